@@ -1,0 +1,61 @@
+# stint — STateful INiT. See README.md.
+#
+#   make              development build (system compiler, Debian's libinih/libcap)
+#   make static       static musl binaries in build/static/
+#   make check        every test (TAP per test, one summary line at the end)
+#   make check SANITIZE=1   the same suite with ASan+UBSan binaries
+#   make bench        the benchmarks
+#   make install      PREFIX, BINDIR, MANDIR and DESTDIR honoured
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+O        ?= build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+O        ?= build/dev
+SAN_FLAGS :=
+endif
+
+# Project flags first, the user's CFLAGS after them so they can add to (not
+# replace) what the build needs.
+STINT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
+	-Iinclude -D_GNU_SOURCE -DSTINT_VERSION='"$(VERSION)"' $(SAN_FLAGS)
+LIBS     ?= -linih -lcap
+
+COMMON_SRC := src/log.c src/proto.c src/fdpass.c
+INIT_SRC   := $(wildcard init/*.c)
+PEER_SRC   := $(wildcard src/peer/*.c)
+SHARED_SRC := $(filter-out $(COMMON_SRC),$(wildcard src/*.c))
+
+COMMON_OBJ := $(patsubst %.c,$(O)/%.o,$(COMMON_SRC) $(SHARED_SRC))
+INIT_OBJ   := $(patsubst %.c,$(O)/%.o,$(INIT_SRC))
+PEER_OBJ   := $(patsubst %.c,$(O)/%.o,$(PEER_SRC))
+
+BINS := $(O)/stint $(if $(PEER_SRC),$(O)/stint-peer)
+
+all: $(BINS)
+	@ln -sf $(O)/stint stint
+	@$(if $(PEER_SRC),ln -sf $(O)/stint-peer stint-peer)
+
+$(O)/%.o: %.c $(wildcard include/stint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(O)/stint: $(INIT_OBJ) $(COMMON_OBJ)
+	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/stint-peer: $(PEER_OBJ) $(COMMON_OBJ)
+	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+-include mk/*.mk
+
+clean:
+	rm -rf build/dev build/asan build/static build/test stint stint-peer
+
+.PHONY: all clean

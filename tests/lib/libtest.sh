@@ -1,0 +1,111 @@
+# Test harness shared by every tests/*.sh file. Source it, define test
+# functions, then `run_test NAME FUNCTION`. Output is TAP; tests/run.sh adds
+# up every file. Each test runs in its own subshell with `set -e`, so a
+# failed assertion ends that test only. Cleanups registered with `defer`
+# run when the file exits, however it exits.
+set -uo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export TOP
+: "${STINT:=$TOP/stint}"
+: "${STINT_PEER:=$TOP/stint-peer}"
+: "${STINT_STATIC:=$TOP/build/static/stint}"
+: "${STINT_PEER_STATIC:=$TOP/build/static/stint-peer}"
+export STINT STINT_PEER STINT_STATIC STINT_PEER_STATIC
+PY=/usr/bin/python3
+
+TEST_TMP=$(mktemp -d /tmp/stint-test.XXXXXX)
+export TEST_TMP
+_test_n=0
+_cleanups=()
+
+# defer CMD... : run CMD at exit (last registered first).
+defer() { _cleanups+=("$*"); }
+
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	# Unmount anything a test left below the temp dir before removing it.
+	if [ -d "$TEST_TMP" ]; then
+		awk -v t="$TEST_TMP" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		rm -rf "$TEST_TMP"
+	fi
+}
+trap _run_cleanups EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# run_test NAME FUNCTION [ARGS...]
+run_test() {
+	local name=$1 fn=$2 log rc
+	shift 2
+	_test_n=$((_test_n + 1))
+	log="$TEST_TMP/test-$_test_n.log"
+	(
+		set -e
+		cd "$TEST_TMP"
+		"$fn" "$@"
+	) >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "ok $_test_n - $name"
+	elif [ $rc -eq 77 ]; then
+		if [ "${STINT_MUST_WORK:-0}" = 1 ]; then
+			echo "not ok $_test_n - $name # skip not allowed (STINT_MUST_WORK=1)"
+			sed 's/^/# /' "$log"
+		else
+			echo "ok $_test_n - $name # SKIP $(tail -n 1 "$log")"
+		fi
+	else
+		echo "not ok $_test_n - $name (exit $rc)"
+		tail -n 40 "$log" | sed 's/^/# /'
+	fi
+}
+
+# skip REASON: end the current test as skipped (only where the machine
+# truly cannot run it; STINT_MUST_WORK=1 turns skips into failures).
+skip() {
+	echo "$*"
+	exit 77
+}
+
+assert_eq() { [ "$1" = "$2" ] || fail "expected '$2', got '$1'${3:+ ($3)}"; }
+assert_ne() { [ "$1" != "$2" ] || fail "did not expect '$2'${3:+ ($3)}"; }
+assert_file_has_content() { grep -qE -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "'$1' lacks /$2/"; }; }
+assert_file_lacks_content() { ! grep -qE -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "'$1' has /$2/"; }; }
+assert_exists() { [ -e "$1" ] || fail "'$1' does not exist"; }
+assert_not_exists() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "'$1' exists"; }
+
+# wait_for SECONDS CMD...: poll CMD every 20 ms until it succeeds.
+wait_for() {
+	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+# Capabilities of a default container runtime (Docker's default set, which
+# Kubernetes/containerd uses too), for setpriv --bounding-set etc.
+DEFAULT_CAPS="chown,dac_override,fsetid,fowner,mknod,net_raw,setgid,setuid,setfcap,setpcap,net_bind_service,sys_chroot,kill,audit_write"
+
+# in_container_caps CAPS CMD...: run CMD with only CAPS (comma list, or
+# "none") in every set, as an unprivileged container's process would have.
+with_caps() {
+	local caps=$1
+	shift
+	if [ "$caps" = none ]; then
+		setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@"
+	else
+		local list
+		list=$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')
+		setpriv --inh-caps=-all,$list --ambient-caps=-all,$list --bounding-set=-all,$list -- "$@"
+	fi
+}
