@@ -1,0 +1,36 @@
+# Root filesystems for tests, built from Debian's packages.
+# Source after libtest.sh.
+
+# make_busybox_rootfs DIR: a busybox-static root (about 2 MB) with the
+# directories an OS image has, an empty /.stint/root for the new root, and
+# files a runtime would bind over (/etc/hosts, /etc/resolv.conf, /etc/hostname).
+make_busybox_rootfs() {
+	local dir=$1 bb
+	bb=$(command -v busybox) || fail "busybox not installed (apt-get install busybox-static)"
+	file -L "$bb" | grep -q 'statically linked' || fail "$bb is not static: install busybox-static"
+	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,var/log,root,.stint/root}
+	cp "$bb" "$dir/bin/busybox"
+	"$dir/bin/busybox" --install -s "$dir/bin"
+	# busybox --install links to /bin/busybox by absolute path; that is what we want.
+	chmod 1777 "$dir/tmp"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$dir/etc/passwd"
+	echo "root:x:0:" >"$dir/etc/group"
+	echo "image" >"$dir/etc/hostname"
+	: >"$dir/etc/hosts"
+	: >"$dir/etc/resolv.conf"
+}
+
+# install_binary ROOTFS BIN [DEST]: copy BIN to ROOTFS/DEST (default
+# /usr/bin/NAME); when BIN is dynamically linked (e.g. an ASan build), copy
+# the libraries it needs to the same paths inside ROOTFS.
+install_binary() {
+	local root=$1 bin=$2 dest=${3:-/usr/bin/$(basename "$2")} lib
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$bin" "$root$dest"
+	if ! file -L "$bin" | grep -q 'statically linked'; then
+		for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	fi
+}
