@@ -1,0 +1,303 @@
+# A two-container "pod" under runc, the runtime Kubernetes drives through
+# containerd. Source after tests/lib/libtest.sh and tests/lib/rootfs.sh.
+#
+#   pod_new NAME [PV_DIR]        state under $TEST_TMP/pod-NAME; PV kept across restarts
+#   pod_os IMAGE_DIR CAPS ARGS.. the OS container: stint as PID 1 (ARGS = its argv)
+#   pod_peer ARGS...             the privileged peer container (ARGS = its argv)
+#   pod_start                    start the OS container, then the peer
+#   pod_exec ARGS...             runc exec in the OS container
+#   pod_peer_exec ARGS...        runc exec in the peer container
+#   pod_kill SIG / pod_wait_os SECS   signal PID 1 / wait for it to exit (sets POD_OS_RC)
+#   pod_delete                   remove both containers and the container layer (PV stays)
+#
+# The OS container is what a Kubernetes pod gets by default: `runc spec`'s
+# masked and read-only paths, a read-only /sys and cgroup mount, no
+# privileges; capabilities = the containerd/Docker default set ("k8s"),
+# "none", or an explicit comma list. Its root is an overlay of the image and
+# a fresh container layer, like containerd's overlay snapshotter, so a pod
+# restart starts from the image again and only the PV persists.
+# Nothing is loosened for systemd here: what systemd needs must come from
+# the peer (docs/os-boot.md).
+#
+# The peer is privileged (every capability but CAP_SYS_RESOURCE, which this
+# machine refuses; no masked paths; /sys rw); it joins the OS container's
+# network, IPC and UTS namespaces like a pod's containers do and has its own
+# PID and mount namespaces. Both are in the initial user namespace, so the
+# peer can setns() into the OS container's mount namespace with the fds stint
+# passes. Both see the "emptyDir" $POD_SHARED at $POD_SHARED_PATH; the peer
+# also sees the PV at /pv.
+#
+# Every container is deleted (runc delete -f) and every mount undone when the
+# test file exits, however it exits (defer).
+
+POD_SHARED_PATH=/run/stint
+POD_RUNC_ROOT=$TEST_TMP/runc
+# Whatever a test leaves behind goes when the file exits, also when the
+# file is killed by tests/run.sh's timeout (bash skips the EXIT trap on a
+# fatal signal unless the signal is trapped).
+defer pod_delete_all
+trap 'exit 143' TERM INT HUP
+# Every capability runc 1.1 knows but SYS_RESOURCE (refused here, LAB-FACTS).
+POD_ALL_CAPS="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP
+	LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER
+	SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE
+	SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE
+	MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE"
+POD_K8S_CAPS="CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"
+: "${POD_TIMEOUT:=30}"
+
+_pod_runc() { timeout "$POD_TIMEOUT" runc --root "$POD_RUNC_ROOT" "$@"; }
+
+# pod_new NAME [PV_DIR]: set up the pod's directories; a given PV_DIR is
+# reused as is (that is how a test restarts "the same pod" with its data).
+pod_new() {
+	POD_NAME=$1
+	POD_DIR=$TEST_TMP/pod-$1
+	POD_SHARED=$POD_DIR/shared
+	POD_PV=${2:-$POD_DIR/pv}
+	POD_OS_ID=stint-$1-os-$$
+	POD_PEER_ID=stint-$1-peer-$$
+	POD_CGROUP=/stint-pods/$POD_OS_ID
+	POD_TERMINAL=${POD_TERMINAL:-0}
+	POD_OS_RC=
+	mkdir -p "$POD_DIR" "$POD_SHARED" "$POD_PV" "$POD_RUNC_ROOT"
+	export POD_NAME POD_DIR POD_SHARED POD_PV POD_RUNC_ROOT POD_OS_ID POD_PEER_ID POD_CGROUP
+	# run_test runs each test in a subshell, which neither inherits the
+	# file's EXIT trap nor shares its defer list: clean up when the test ends.
+	if [ "$BASH_SUBSHELL" -gt 0 ]; then
+		trap pod_delete_all EXIT
+		trap 'exit 143' TERM INT HUP
+	fi
+}
+
+# _pod_spec DIR: a fresh `runc spec` in DIR.
+_pod_spec() {
+	rm -f "$1/config.json"
+	(cd "$1" && runc spec) || fail "runc spec in $1 failed"
+}
+
+# _pod_jq DIR FILTER [JQ ARGS]: edit DIR/config.json in place.
+_pod_jq() {
+	local dir=$1 filter=$2
+	shift 2
+	jq "$@" "$filter" "$dir/config.json" >"$dir/config.json.new" || fail "jq '$filter' failed"
+	mv "$dir/config.json.new" "$dir/config.json"
+}
+
+_pod_caps_json() {
+	case $1 in
+	k8s) printf '%s\n' $POD_K8S_CAPS | sed 's/^/CAP_/' | jq -R . | jq -sc . ;;
+	none) echo '[]' ;;
+	*) tr ',' '\n' <<<"$1" | tr a-z A-Z | sed 's/^\(CAP_\)\?/CAP_/' | jq -R . | jq -sc . ;;
+	esac
+}
+
+# pod_os IMAGE_DIR CAPS ARGS...: write the OS container's bundle. The root is
+# an overlay: IMAGE_DIR below a fresh container layer. $STINT_STATIC (or the
+# dev build with its libraries) is installed as /usr/bin/stint in that layer,
+# as an image built FROM the OS image would add it.
+pod_os() {
+	local image=$1 caps=$2 b=$POD_DIR/os
+	shift 2
+	mkdir -p "$b"
+	_pod_os_rootfs "$image"
+	_pod_spec "$b"
+	_pod_jq "$b" '
+		.root = {path: "rootfs", readonly: false}
+		| .process.args = $args
+		| .process.terminal = ($term == "1")
+		| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps, ambient: []}
+		| .process.noNewPrivileges = false
+		| .hostname = $name
+		| .linux.cgroupsPath = $cg
+		| .linux.namespaces += [{type: "cgroup"}]
+		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]}]' \
+		--argjson args "$(printf '%s\n' "$@" | jq -R . | jq -sc .)" \
+		--argjson caps "$(_pod_caps_json "$caps")" \
+		--arg term "$POD_TERMINAL" --arg name "$POD_NAME" --arg cg "$POD_CGROUP" \
+		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED"
+}
+
+_pod_os_rootfs() {
+	local image=$1 b=$POD_DIR/os bin
+	mountpoint -q "$b/rootfs" && umount "$b/rootfs"
+	rm -rf "$b/layer" "$b/layer-work"
+	mkdir -p "$b/rootfs" "$b/layer" "$b/layer-work"
+	mount -t overlay overlay -o "lowerdir=$image,upperdir=$b/layer,workdir=$b/layer-work" "$b/rootfs" ||
+		fail "mount overlay lowerdir=$image upperdir=$b/layer on $b/rootfs failed"
+	bin=$STINT_STATIC
+	[ -x "$bin" ] || bin=$STINT
+	[ -x "$bin" ] || fail "no stint binary ($STINT_STATIC or $STINT): run make"
+	install_binary "$b/rootfs" "$bin" /usr/bin/stint
+	mkdir -p "$b/rootfs$POD_SHARED_PATH" "$b/rootfs/.stint/root"
+}
+
+# pod_peer ARGS...: write the peer container's bundle (a busybox root with
+# stint-peer) running ARGS.
+pod_peer() {
+	local b=$POD_DIR/peer bin caps
+	mkdir -p "$b"
+	if [ ! -e "$b/rootfs/bin/busybox" ]; then
+		make_busybox_rootfs "$b/rootfs"
+		busybox_relink "$b/rootfs"
+		mkdir -p "$b/rootfs/pv" "$b/rootfs$POD_SHARED_PATH"
+	fi
+	bin=$STINT_PEER_STATIC
+	[ -x "$bin" ] || bin=$STINT_PEER
+	[ -x "$bin" ] || fail "no stint-peer binary ($STINT_PEER_STATIC or $STINT_PEER): run make"
+	install_binary "$b/rootfs" "$bin" /usr/bin/stint-peer
+	caps=$(printf 'CAP_%s\n' $POD_ALL_CAPS | jq -R . | jq -sc .)
+	_pod_spec "$b"
+	_pod_jq "$b" '
+		.root = {path: "rootfs", readonly: false}
+		| .process.args = $args
+		| .process.terminal = false
+		| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps, inheritable: $caps, ambient: $caps}
+		| .process.noNewPrivileges = false
+		| .linux.maskedPaths = [] | .linux.readonlyPaths = []
+		| .linux.cgroupsPath = $cg
+		| .mounts |= map(if .destination == "/sys" or .destination == "/sys/fs/cgroup"
+			then .options |= map(select(. != "ro")) + ["rw"] else . end)
+		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]},
+			{destination: "/pv", type: "bind", source: $pv, options: ["rbind", "rw"]}]' \
+		--argjson args "$(printf '%s\n' "$@" | jq -R . | jq -sc .)" \
+		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" \
+		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED" --arg pv "$POD_PV"
+}
+
+# _pod_join_ns BUNDLE PID: make BUNDLE join PID's network, IPC and UTS
+# namespaces (a pod shares them; containerd does it with the sandbox's).
+_pod_join_ns() {
+	_pod_jq "$1" '.linux.namespaces |= map(
+		if .type == "network" or .type == "ipc" or .type == "uts"
+		then .path = "/proc/\($pid)/ns/" + ({network: "net"}[.type] // .type) else . end)
+		| del(.hostname)' --arg pid "$2"
+}
+
+# _pod_run ID BUNDLE LOG: `runc run` in the foreground, as a background job of
+# this shell (so `wait` yields the container's exit status, like a shim).
+# With POD_TERMINAL=1, script(1) gives runc a pty and runc gives the
+# container its own: PID 1 gets a real terminal, as with `kubectl run -t`.
+_pod_run() {
+	local id=$1 bundle=$2 log=$3
+	if [ "$(jq -r .process.terminal "$bundle/config.json")" = true ]; then
+		script -q -e -f -c "runc --root '$POD_RUNC_ROOT' run --bundle '$bundle' '$id'" "$log" \
+			</dev/null >/dev/null 2>&1 &
+	else
+		runc --root "$POD_RUNC_ROOT" run --bundle "$bundle" "$id" </dev/null >"$log" 2>&1 &
+	fi
+}
+
+# pod_state ID: runc's status of a container (running, stopped, ...) or "none".
+pod_state() {
+	_pod_runc state "$1" 2>/dev/null | jq -r .status 2>/dev/null || echo none
+}
+
+_pod_running() { [ "$(pod_state "$1")" = running ]; }
+
+# _pod_started ID JOB: ID runs, or its runc job ended (then fail at once).
+_pod_started() {
+	_pod_running "$1" && return 0
+	kill -0 "$2" 2>/dev/null || fail "runc run $1 exited before the container ran"
+	return 1
+}
+
+# pod_os_pid: host PID of the OS container's PID 1.
+pod_os_pid() { _pod_runc state "$POD_OS_ID" | jq -r .pid; }
+
+# pod_start_os / pod_start_peer / pod_start: run the containers. The peer
+# starts once the OS container runs (it joins its namespaces).
+pod_start_os() {
+	POD_OS_LOG=$POD_DIR/os.log
+	POD_OS_START_NS=$(date +%s%N)
+	_pod_run "$POD_OS_ID" "$POD_DIR/os" "$POD_OS_LOG"
+	POD_OS_JOB=$!
+	wait_for "$POD_TIMEOUT" _pod_started "$POD_OS_ID" "$POD_OS_JOB" || {
+		cat "$POD_OS_LOG" >&2
+		fail "OS container $POD_OS_ID did not start"
+	}
+}
+
+pod_start_peer() {
+	POD_PEER_LOG=$POD_DIR/peer.log
+	_pod_join_ns "$POD_DIR/peer" "$(pod_os_pid)"
+	_pod_run "$POD_PEER_ID" "$POD_DIR/peer" "$POD_PEER_LOG"
+	POD_PEER_JOB=$!
+}
+
+pod_start() {
+	pod_start_os
+	pod_start_peer
+}
+
+pod_exec() { _pod_runc exec "$POD_OS_ID" "$@"; }
+pod_peer_exec() { _pod_runc exec "$POD_PEER_ID" "$@"; }
+
+# pod_kill SIG: signal the OS container's PID 1 (numbers for real-time
+# signals: runc 1.1 refuses "RTMIN+3").
+pod_kill() { _pod_runc kill "$POD_OS_ID" "$1"; }
+
+# pod_wait_os SECS: wait for the OS container to exit; POD_OS_RC = its status.
+pod_wait_os() {
+	local secs=$1 i
+	for ((i = 0; i < secs * 50; i++)); do
+		if ! kill -0 "$POD_OS_JOB" 2>/dev/null; then
+			POD_OS_RC=0
+			wait "$POD_OS_JOB" || POD_OS_RC=$?
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# pod_wait_peer SECS: wait for the peer container to exit; POD_PEER_RC = status.
+pod_wait_peer() {
+	local secs=$1 i
+	for ((i = 0; i < secs * 50; i++)); do
+		if ! kill -0 "$POD_PEER_JOB" 2>/dev/null; then
+			POD_PEER_RC=0
+			wait "$POD_PEER_JOB" || POD_PEER_RC=$?
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# pod_delete: remove both containers and the container layer; keep the PV.
+pod_delete() {
+	local id
+	for id in "$POD_PEER_ID" "$POD_OS_ID"; do
+		_pod_runc delete -f "$id" >/dev/null 2>&1 || true
+	done
+	wait 2>/dev/null || true
+	if mountpoint -q "$POD_DIR/os/rootfs"; then
+		umount "$POD_DIR/os/rootfs" 2>/dev/null || umount -l "$POD_DIR/os/rootfs"
+	fi
+	rmdir "/sys/fs/cgroup/systemd/stint-pods" 2>/dev/null || true
+	return 0
+}
+
+# pod_delete_all: every container of this file's runc root, the
+# containers' root overlays, the pods' cgroup parents.
+pod_delete_all() {
+	local id c m
+	for id in $(runc --root "$POD_RUNC_ROOT" list -q 2>/dev/null); do
+		timeout 20 runc --root "$POD_RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	for m in "$TEST_TMP"/pod-*/os/rootfs; do
+		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	for c in /sys/fs/cgroup/*/stint-pods; do
+		rmdir "$c" 2>/dev/null || true
+	done
+}
+
+# pod_logs: both containers' output, for a failing test's log.
+pod_logs() {
+	echo "--- OS container ($POD_OS_ID):"
+	cat "$POD_DIR/os.log" 2>/dev/null
+	echo "--- peer container ($POD_PEER_ID):"
+	cat "$POD_DIR/peer.log" 2>/dev/null
+}
