@@ -1,0 +1,123 @@
+/* Internal interfaces of the stint init (PID 1). The file names say what
+ * each part does:
+ *   options.c   settings from defaults, INI file, environment and flags
+ *   signals.c   the signal mask, the signalfd and signal names
+ *   reap.c      reaping zombies and finding our descendants
+ *   handoff.c   serving the socket and waiting for "ready"
+ *   handfds.c   opening the fds handed to the peer
+ *   switch.c    entering the prepared root and shedding the handoff state
+ *   run.c       exec'ing COMMAND, or supervising it like tini
+ *   caps.c      dropping capabilities from the bounding set */
+#ifndef STINT_INIT_H
+#define STINT_INIT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "stint/proto.h"
+
+/* Exit codes, documented in stint(8). */
+enum {
+	EXIT_SETUP = 1, /* could not set up (socket, signalfd, ...) */
+	EXIT_USAGE = 2, /* bad command line, config file or environment */
+	EXIT_HANDOFF = 3, /* timeout, peer abort or switch failure */
+	EXIT_EXEC_FAILED = 126,
+	EXIT_NOT_FOUND = 127,
+};
+
+#define STINT_MAX_UIDS 32
+#define STINT_MAX_REWRITES 32
+#define STINT_DEFAULT_ROOT "/.stint/root"
+#define STINT_DEFAULT_CONFIG "/etc/stint/stint.ini"
+
+enum config_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_CLI };
+
+struct rewrite {
+	int from, to;
+};
+
+struct config {
+	const char *config_file;
+	char *socket;
+	uid_t allow_uid[STINT_MAX_UIDS];
+	size_t n_allow_uid;
+	char *root;
+	char *ready_file;
+	long timeout_ms; /* 0 = wait forever */
+	bool on_failure_boot;
+	bool supervise;
+	struct rewrite rewrite[STINT_MAX_REWRITES];
+	size_t n_rewrite;
+	enum config_source rewrite_source; /* a later source replaces the list */
+	long grace_ms;
+	bool forward_group;
+	char *drop_caps;
+	char *notify_socket;
+	char *container;
+	int log_level;
+	char **command; /* NULL-terminated argv */
+	char **file_command; /* from the INI file's command key */
+};
+
+/* options.c: fill cfg from every source; exits 2 with a one-line error
+ * on bad input, 0 after --help/--version. */
+void config_load(struct config *cfg, int argc, char **argv);
+/* For tests and `--verbose`: log every effective setting. */
+void config_log(const struct config *cfg);
+/* Apply one key (long option name) from `source`; returns 0, or -1 with a
+ * reason in err. Shared by the INI, environment and flag parsers. */
+int config_set(struct config *cfg, const char *key, const char *value, enum config_source source, char *err,
+	       size_t errlen);
+int config_parse_file(struct config *cfg, const char *path, bool must_exist);
+
+/* signals.c */
+int signals_setup(sigset_t *saved); /* block all, return a signalfd */
+int signal_parse(const char *name); /* "TERM", "SIGTERM", "15", "RTMIN+3" -> number, -1 if bad */
+const char *signal_describe(int signo, char *buf, size_t len);
+bool signal_stops_init(int signo); /* a stop request while no child runs */
+
+/* reap.c */
+/* Reap every exited child; when `main` is among them store its status and
+ * return 1, else 0. */
+int reap_children(pid_t main, int *main_status);
+/* Send sig to every descendant of this process (PID 1: every process in
+ * the namespace). Returns how many were signalled. */
+int signal_descendants(int sig);
+int exit_code_of(int status);
+
+/* handfds.c: the fds a HELLO carries. */
+struct handfds {
+	int fd[STINT_MAX_FDS];
+	uint32_t tag[STINT_MAX_FDS];
+	size_t n;
+	int ready_fd; /* also in fd[]: the eventfd */
+};
+int handfds_open(struct handfds *h);
+void handfds_close(struct handfds *h);
+
+/* handoff.c */
+enum handoff_result { HANDOFF_CHROOT, HANDOFF_PIVOTED, HANDOFF_FAILED, HANDOFF_SIGNALLED };
+struct handoff_outcome {
+	enum handoff_result result;
+	char root[STINT_PATH_MAX + 1]; /* HANDOFF_CHROOT */
+	int signo; /* HANDOFF_SIGNALLED */
+};
+void handoff_run(const struct config *cfg, int sigfd, struct handoff_outcome *out);
+
+/* switch.c: returns 0 or -1 after logging why. */
+int switch_root(const struct handoff_outcome *how);
+int prepare_environment(const struct config *cfg);
+
+/* caps.c */
+int caps_validate(const char *list, char *err, size_t errlen);
+int caps_drop_bounding(const char *list);
+
+/* run.c: neither returns. */
+void run_exec(const struct config *cfg, const sigset_t *saved) __attribute__((noreturn));
+void run_supervise(const struct config *cfg, int sigfd, const sigset_t *saved) __attribute__((noreturn));
+void close_fds_from(int first);
+
+#endif
