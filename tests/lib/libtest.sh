@@ -96,16 +96,19 @@ wait_for() {
 # Kubernetes/containerd uses too), for setpriv --bounding-set etc.
 DEFAULT_CAPS="chown,dac_override,fsetid,fowner,mknod,net_raw,setgid,setuid,setfcap,setpcap,net_bind_service,sys_chroot,kill,audit_write"
 
-# in_container_caps CAPS CMD...: run CMD with only CAPS (comma list, or
-# "none") in every set, as an unprivileged container's process would have.
+# cap_args CAPS: setpriv arguments that leave only CAPS (a comma list, or
+# "none") in every set, as an unprivileged container's process has. For
+# root, the bounding set also limits what the next exec gets.
+cap_args() {
+	local list=
+	[ "$1" = none ] || list=,$(echo "$1" | sed 's/\([a-z_]*\)/+\1/g')
+	echo "--inh-caps=-all$list --ambient-caps=-all$list --bounding-set=-all$list"
+}
+
+# with_caps CAPS CMD...: run CMD with only CAPS.
 with_caps() {
 	local caps=$1
 	shift
-	if [ "$caps" = none ]; then
-		setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- "$@"
-	else
-		local list
-		list=$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')
-		setpriv --inh-caps=-all,$list --ambient-caps=-all,$list --bounding-set=-all,$list -- "$@"
-	fi
+	# shellcheck disable=SC2046
+	setpriv $(cap_args "$caps") -- "$@"
 }
