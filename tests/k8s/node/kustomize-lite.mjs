@@ -5,7 +5,7 @@
 //
 // Supported kustomization keys: resources (files, or directories holding a
 // kustomization), images (name, newName, newTag, digest), patches with an
-// inline or file JSON 6902 patch (list of add/replace/remove ops) and a
+// inline or file JSON 6902 patch (list of add/replace/remove/test ops) and a
 // target {group, version, kind, name}. Anything else is refused with an
 // error rather than silently ignored, so a kustomization this script cannot
 // render fully fails the test instead of passing half-rendered.
@@ -55,6 +55,10 @@ function applyOp(obj, op, where) {
 	case "replace":
 		if (!(idx in parent)) die(`${where}: replace of missing ${op.path}`);
 		parent[idx] = op.value;
+		break;
+	case "test":
+		if (JSON.stringify(parent[idx]) !== JSON.stringify(op.value))
+			die(`${where}: test failed: ${op.path} is ${JSON.stringify(parent[idx])}, not ${JSON.stringify(op.value)}`);
 		break;
 	case "remove":
 		if (!(idx in parent)) die(`${where}: remove of missing ${op.path}`);

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Every Kubernetes manifest in k8s/ is valid: yamllint (warnings fail), the
+# Kubernetes OpenAPI schema (tests/k8s/node/validate.mjs: kubernetes-models'
+# validators plus an unknown-field walk over @kubernetes/client-node's type
+# map, both from the 1.36 API), rendered kustomizations (base and overlay)
+# validated the same way, and the validator itself proven to reject broken
+# manifests. Also: the plain Pod has the StatefulSet's shape, and the INI
+# files in the ConfigMaps are accepted by the real programs.
+source "$(dirname "$0")/../lib/libtest.sh"
+
+K8S=$TOP/k8s
+NODE_DIR=
+KUBECTL=$(command -v kubectl || true)
+
+node_setup() {
+	command -v node >/dev/null || fail "node not installed (Node.js >= 18 is needed for the schema validator)"
+	NODE_DIR=$(timeout 600 "$TOP/tests/k8s/setup-node.sh") || fail "installing the npm packages failed"
+}
+
+validate() { node "$NODE_DIR/validate.mjs" "$@"; }
+
+test_yamllint() {
+	command -v yamllint >/dev/null || fail "yamllint not installed (apt-get install yamllint)"
+	yamllint -s -c "$TOP/tests/k8s/yamllint.yaml" "$K8S"
+}
+
+test_plain_manifests() {
+	validate "$K8S/statefulset.yaml" "$K8S/pod.yaml"
+}
+
+# render DIR OUT: kustomize output of DIR. Our subset renderer always; when
+# kubectl (with its built-in kustomize) exists, also kubectl's, and both
+# must give the same objects.
+render() {
+	local dir=$1 out=$2
+	node "$NODE_DIR/kustomize-lite.mjs" "$dir" >"$out"
+	if [ -n "$KUBECTL" ]; then
+		timeout 60 "$KUBECTL" kustomize "$dir" >"$out.kubectl"
+		node "$NODE_DIR/same-objects.mjs" "$out.kubectl" "$out" ||
+			fail "kustomize-lite and kubectl kustomize disagree on $dir"
+		echo "kubectl kustomize agrees on $dir"
+	else
+		echo "# no kubectl: $dir rendered by tests/k8s/node/kustomize-lite.mjs only"
+	fi
+}
+
+test_kustomize_base() {
+	render "$K8S/base" base.yaml
+	validate base.yaml
+	node "$NODE_DIR/same-objects.mjs" base.yaml "$K8S/statefulset.yaml" ||
+		fail "the base does not render to statefulset.yaml"
+}
+
+test_kustomize_overlay() {
+	render "$K8S/overlays/pivot-drop-all" overlay.yaml
+	validate overlay.yaml
+	# The overlay really changes what it says: no caps, pivot mode.
+	node --input-type=module -e '
+		import { readFileSync } from "node:fs";
+		import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+		const ss = parseAllDocuments(readFileSync("overlay.yaml", "utf8")).map((d) => d.toJS())
+			.find((o) => o.kind === "StatefulSet");
+		const spec = ss.spec.template.spec, os = spec.containers[0], peer = spec.initContainers[0];
+		const ok = os.name === "os" && JSON.stringify(os.securityContext.capabilities) === "{\"drop\":[\"ALL\"]}" &&
+			peer.command.slice(-2).join(" ") === "--mode pivot" && peer.restartPolicy === "Always";
+		if (!ok) { console.log(JSON.stringify(spec, null, 1)); process.exit(1); }'
+}
+
+# The validator must catch each of these; otherwise a pass means nothing.
+test_validator_rejects() {
+	local bad name
+	# name|sed expression applied to pod.yaml
+	while IFS='|' read -r name bad; do
+		sed -e "$bad" "$K8S/pod.yaml" >broken.yaml
+		cmp -s broken.yaml "$K8S/pod.yaml" && fail "case '$name' did not change pod.yaml"
+		if validate broken.yaml >out.txt 2>&1; then
+			cat out.txt
+			fail "validator accepted: $name"
+		fi
+		echo "rejected ($name): $(grep -v 'valid$' out.txt | head -n 1)"
+	done <<'EOF'
+misspelt field|s/restartPolicy: Always/restartPolicyy: Always/
+misplaced field|s/^      tty: true/      tty: true\n      emptyDir: {}/
+unknown stop signal|s/stopSignal: SIGRTMIN+3/stopSignal: SIGRTMIN+99/
+wrong type|s/terminationGracePeriodSeconds: 60/terminationGracePeriodSeconds: "sixty"/
+bad enum value|s/imagePullPolicy: IfNotPresent/imagePullPolicy: Sometimes/
+missing required field|s/^    - name: os$/    -/
+unknown kind|s/^kind: Pod$/kind: Pood/
+EOF
+}
+
+# yq-free extraction of a ConfigMap key from a manifest.
+configmap_key() {
+	node --input-type=module -e '
+		import { readFileSync } from "node:fs";
+		import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+		const cm = parseAllDocuments(readFileSync(process.argv[1], "utf8")).map((d) => d.toJS())
+			.find((o) => o && o.kind === "ConfigMap");
+		process.stdout.write(cm.data[process.argv[2]]);' "$1" "$2"
+}
+
+# pod.yaml is statefulset.yaml's pod, not a drifting copy: same INI files,
+# same containers (names, images, commands, mounts, security, probes).
+test_pod_matches_statefulset() {
+	node --input-type=module -e '
+		import { readFileSync } from "node:fs";
+		import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+		const load = (f) => parseAllDocuments(readFileSync(f, "utf8")).map((d) => d.toJS()).filter(Boolean);
+		const ss = load(process.argv[1]), pod = load(process.argv[2]);
+		const get = (objs, kind) => objs.find((o) => o.kind === kind);
+		const strip = (cs) => JSON.stringify(cs.map(({ imagePullPolicy, ...c }) => c));
+		const a = get(ss, "StatefulSet").spec.template.spec, b = get(pod, "Pod").spec;
+		const problems = [];
+		if (JSON.stringify(get(ss, "ConfigMap").data) !== JSON.stringify(get(pod, "ConfigMap").data))
+			problems.push("ConfigMap data differ");
+		for (const k of ["initContainers", "containers"])
+			if (strip(a[k]) !== strip(b[k])) problems.push(`${k} differ`);
+		for (const k of ["os", "terminationGracePeriodSeconds"])
+			if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) problems.push(`${k} differs`);
+		if (problems.length) { console.log(problems.join("\n")); process.exit(1); }' \
+		"$K8S/statefulset.yaml" "$K8S/pod.yaml"
+}
+
+# The INI files the manifests ship are accepted by the programs that read
+# them (a key renamed in the code must fail here, not in a cluster).
+test_ini_files_accepted() {
+	local rc=0
+	configmap_key "$K8S/statefulset.yaml" stint.ini >stint.ini
+	configmap_key "$K8S/statefulset.yaml" peer.ini >peer.ini
+	# A socket makes stint wait for a peer; 0.1 s later it gives up with 3.
+	timeout 10 "$STINT" -c stint.ini --socket "$TEST_TMP/s.sock" --timeout 0.1 -- true >stint.out 2>&1 || rc=$?
+	cat stint.out
+	assert_eq "$rc" 3 "stint on the ConfigMap's stint.ini (2 = config error)"
+}
+
+node_setup
+run_test "yamllint -s k8s/" test_yamllint
+run_test "statefulset.yaml and pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
+run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
+run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
+run_test "the validator rejects broken manifests" test_validator_rejects
+run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset
+run_test "the ConfigMap's stint.ini is accepted by stint" test_ini_files_accepted
