@@ -241,6 +241,35 @@ test_drop_caps_before_exec() {
 	assert_file_has_content "$TEST_TMP/t.out" "CapBnd:	$(printf '%016x' $((0xa80425fb & ~(1 << 13) & ~(1 << 27))))"
 }
 
+# pivot_in_init_ns PID: what a pivot-mode peer does, by hand, in the mount
+# namespace of the init: the kernel moves the init's root and cwd with it.
+pivot_in_init_ns() {
+	nsenter -t "$1" -m -- sh -c "mount --bind '$NEWROOT' '$NEWROOT' && cd '$NEWROOT' &&
+		pivot_root . . && umount -l ."
+}
+
+test_ready_pivoted_message() {
+	start_init t none -s "$SOCK" -- /probe
+	wait_socket
+	pivot_in_init_ns "$(init_host_pid)"
+	assert_eq "$($PYPEER "$SOCK" ready pivoted)" ACK
+	assert_eq "$(wait_init t)" 0
+	check_probe_ran t new-root
+	assert_file_has_content "$TEST_TMP/t.err" 'switched root: pivoted by the peer'
+}
+
+test_ready_pivoted_eventfd() {
+	start_init t none -s "$SOCK" -- /probe
+	wait_socket
+	pivot_in_init_ns "$(init_host_pid)"
+	$PYPEER "$SOCK" eventfd
+	assert_eq "$(wait_init t)" 0
+	check_probe_ran t new-root
+	assert_file_has_content "$TEST_TMP/t.err" 'ready \(eventfd\): the peer pivoted'
+	# the socket was unlinked through the old root's directory, before it went
+	assert_not_exists "$SOCK"
+}
+
 for t in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
 	run_test "${t#test_}" "$t"
 	rm -rf "$SOCKDIR" "$TEST_TMP"/t.*

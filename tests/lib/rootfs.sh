@@ -10,8 +10,12 @@ make_busybox_rootfs() {
 	file -L "$bb" | grep -q 'statically linked' || fail "$bb is not static: install busybox-static"
 	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,var/log,root,.stint/root}
 	cp "$bb" "$dir/bin/busybox"
-	"$dir/bin/busybox" --install -s "$dir/bin"
-	# busybox --install links to /bin/busybox by absolute path; that is what we want.
+	# Links to /bin/busybox as the root sees it (busybox --install DIR would
+	# point them at the host path of DIR).
+	local applet
+	for applet in $("$bb" --list-full); do
+		[ -e "$dir/$applet" ] || ln -s /bin/busybox "$dir/$applet"
+	done
 	chmod 1777 "$dir/tmp"
 	echo "root:x:0:0:root:/root:/bin/sh" >"$dir/etc/passwd"
 	echo "root:x:0:" >"$dir/etc/group"
