@@ -1,0 +1,53 @@
+/* What goes into the new root besides the overlay: the runtime's mounts
+ * carried from the target (/proc, /sys, /dev..., volumes, hosts files),
+ * fresh tmpfs dirs, a writable cgroup sub-tree, the console and the notify
+ * socket. One ordered plan, parents before children. */
+#ifndef STINT_CARRY_H
+#define STINT_CARRY_H
+
+#include <stddef.h>
+
+#include "stint/mountinfo.h"
+#include "stint/ns.h"
+
+struct peer_config;
+
+enum item_kind {
+	ITEM_CARRY, /* the target's mount at path, same flags, non-recursive */
+	ITEM_TMPFS, /* a fresh tmpfs (spec = "PATH[:opt=val...]") */
+	ITEM_RW, /* the target's mount at path, made read-write (cgroup) */
+	ITEM_CONSOLE, /* spec = a target path bound at /dev/console */
+	ITEM_FD, /* a mount fd made before entering (the notify socket) */
+};
+
+struct item {
+	char path[4096]; /* in the new root */
+	int kind;
+	const char *spec;
+	int fd;
+};
+
+struct plan {
+	struct item *v;
+	size_t n;
+};
+
+/* What must never be carried: the dirs holding the persistent layer and
+ * the handoff socket (from the peer's side), and the new root itself. */
+struct carry_ctx {
+	const struct peer_config *cfg;
+	const char *root; /* new root path in the target */
+	const struct chain *pv, *sock;
+	int notify_fd; /* clone of the notify socket, or -1 */
+};
+
+/* Build the plan from the target's mountinfo; must run inside the target's
+ * mount ns (it stats mount points). Returns 0 or -1 (fail()). */
+int plan_build(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p);
+void plan_free(struct plan *p);
+
+/* Carry out every item into the new root (rootfd); returns the count of
+ * mounts made, or -1 (fail()). */
+int plan_apply(const struct plan *p, int rootfd, int userns);
+
+#endif

@@ -1,0 +1,172 @@
+/* mountinfo parsing. Each line:
+ *   36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+ * fields 1-6, zero or more optional fields, "-", fstype, source, super options.
+ * The kernel escapes space, tab, newline and backslash as \ooo octal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stint/mountinfo.h"
+#include "stint/util.h"
+
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+static char *dup_field(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d)
+		unescape(d);
+	return d;
+}
+
+static void entry_free(struct mount_entry *e)
+{
+	free(e->root);
+	free(e->target);
+	free(e->opts);
+	free(e->optional);
+	free(e->fstype);
+	free(e->source);
+	free(e->super_opts);
+}
+
+static int parse_line(char *line, struct mount_entry *e)
+{
+	char *f[6], *save = NULL, *tok, *sep;
+	char optional[256] = "";
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	sep = strstr(line, " - ");
+	if (!sep)
+		return -1;
+	*sep = '\0';
+	for (i = 0, tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
+		f[i++] = tok;
+	if (i < 6)
+		return -1;
+	for (; tok; tok = strtok_r(NULL, " ", &save)) {
+		if (optional[0])
+			strncat(optional, " ", sizeof(optional) - strlen(optional) - 1);
+		strncat(optional, tok, sizeof(optional) - strlen(optional) - 1);
+	}
+	if (sscanf(f[0], "%d", &e->id) != 1 || sscanf(f[1], "%d", &e->parent) != 1 ||
+	    sscanf(f[2], "%u:%u", &e->major, &e->minor) != 2)
+		return -1;
+	e->root = dup_field(f[3]);
+	e->target = dup_field(f[4]);
+	e->opts = strdup(f[5]);
+	e->optional = strdup(optional);
+	save = NULL;
+	tok = strtok_r(sep + 3, " ", &save);
+	e->fstype = dup_field(tok ? tok : "");
+	tok = strtok_r(NULL, " ", &save);
+	e->source = dup_field(tok ? tok : "");
+	tok = strtok_r(NULL, " ", &save);
+	e->super_opts = dup_field(tok ? tok : "");
+	if (!e->root || !e->target || !e->opts || !e->optional || !e->fstype || !e->source || !e->super_opts) {
+		entry_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+int mountinfo_read(int dirfd, const char *path, struct mountinfo *mi)
+{
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int fd;
+
+	mi->m = NULL;
+	mi->n = 0;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct mount_entry e, *grown;
+
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (parse_line(line, &e) < 0)
+			continue; /* a line we cannot read is one we will not touch */
+		grown = realloc(mi->m, (mi->n + 1) * sizeof(*grown));
+		if (!grown) {
+			entry_free(&e);
+			fclose(f);
+			mountinfo_free(mi);
+			errno = ENOMEM;
+			return -1;
+		}
+		mi->m = grown;
+		mi->m[mi->n++] = e;
+	}
+	fclose(f);
+	return 0;
+}
+
+void mountinfo_free(struct mountinfo *mi)
+{
+	for (size_t i = 0; i < mi->n; i++)
+		entry_free(&mi->m[i]);
+	free(mi->m);
+	mi->m = NULL;
+	mi->n = 0;
+}
+
+const struct mount_entry *mountinfo_find(const struct mountinfo *mi, const char *target)
+{
+	for (size_t i = mi->n; i > 0; i--) {
+		if (strcmp(mi->m[i - 1].target, target) == 0)
+			return &mi->m[i - 1];
+	}
+	return NULL;
+}
+
+int path_is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int mount_opt_has(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p && *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, opt, n) == 0)
+			return 1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}

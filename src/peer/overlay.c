@@ -1,0 +1,201 @@
+/* Persistent volume checks and the overlay mount. Overlayfs accepts an
+ * upper filesystem without xattrs or d_type and silently degrades (no
+ * whiteouts that survive, no opaque dirs): deleted image files would come
+ * back. So the peer probes first and refuses with a reason. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "stint/log.h"
+#include "stint/mountapi.h"
+#include "stint/mountinfo.h"
+#include "stint/overlay.h"
+#include "stint/peer_config.h"
+#include "stint/peer_err.h"
+#include "stint/util.h"
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return fail("%s: path too long", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return fail_errno("mkdir %s", buf);
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	return 0;
+}
+
+/* Can overlayfs keep whiteouts and opaque dirs here? */
+static int probe_fs(const char *dir, int userxattr)
+{
+	const char *xname = userxattr ? "user.overlay.stint-probe" : "trusted.overlay.stint-probe";
+	char path[PATH_MAX];
+	cleanup_fd int fd = -1;
+	DIR *d;
+	struct dirent *de;
+	int dtype = DT_UNKNOWN, rc = 0;
+
+	if (snprintf(path, sizeof(path), "%s/.stint-probe", dir) >= (int)sizeof(path))
+		return fail("%s: path too long", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fail_errno("persistent volume: create %s", path);
+	if (fsetxattr(fd, xname, "1", 1, 0) < 0) {
+		rc = fail_errno("persistent volume %s cannot hold overlayfs' %s xattrs (set %s)", dir,
+				userxattr ? "user.*" : "trusted.*", xname);
+		goto out;
+	}
+	d = opendir(dir);
+	if (!d) {
+		rc = fail_errno("persistent volume: opendir %s", dir);
+		goto out;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".stint-probe") == 0)
+			dtype = de->d_type;
+	closedir(d);
+	if (dtype == DT_UNKNOWN)
+		rc = fail("persistent volume %s does not report file types (d_type), which overlayfs needs", dir);
+out:
+	unlink(path);
+	return rc;
+}
+
+/* The deepest directory holding both a and b (both absolute, normalized). */
+static void common_parent(const char *a, const char *b, char *out, size_t outlen)
+{
+	size_t i = 0, last = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/')
+			last = i;
+		i++;
+	}
+	if ((a[i] == '\0' || a[i] == '/') && (b[i] == '\0' || b[i] == '/'))
+		last = i;
+	snprintf(out, outlen, "%.*s", (int)(last ? last : 1), a);
+}
+
+static int resolve_dirs(const struct peer_config *c, char *upper, char *work)
+{
+	char u[PATH_MAX], w[PATH_MAX];
+
+	if (c->state) {
+		struct stat st;
+
+		/* The volume itself must exist: a missing mount must not be
+		 * papered over by creating an empty dir in its place. */
+		if (stat(c->state, &st) < 0)
+			return fail_errno("persistent volume %s", c->state);
+		if (!S_ISDIR(st.st_mode))
+			return fail("persistent volume %s is not a directory", c->state);
+		if (snprintf(u, sizeof(u), "%s/upper", c->state) >= (int)sizeof(u) ||
+		    snprintf(w, sizeof(w), "%s/work", c->state) >= (int)sizeof(w))
+			return fail("%s: path too long", c->state);
+	} else {
+		snprintf(u, sizeof(u), "%s", c->upper);
+		snprintf(w, sizeof(w), "%s", c->work);
+	}
+	if (mkdir_p(u) < 0 || mkdir_p(w) < 0)
+		return -1;
+	if (!realpath(u, upper))
+		return fail_errno("realpath %s", u);
+	if (!realpath(w, work))
+		return fail_errno("realpath %s", w);
+	if (path_is_under(upper, work) || path_is_under(work, upper))
+		return fail("upper %s and work %s must not contain each other", upper, work);
+	return 0;
+}
+
+int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
+{
+	char upper[PATH_MAX], work[PATH_MAX];
+	struct stat su, sw;
+	size_t n;
+
+	memset(pv, 0, sizeof(*pv));
+	pv->base = -1;
+	pv->userxattr = userxattr;
+	if (resolve_dirs(c, upper, work) < 0)
+		return -1;
+	if (stat(upper, &su) < 0)
+		return fail_errno("stat upper %s", upper);
+	if (stat(work, &sw) < 0)
+		return fail_errno("stat work %s", work);
+	if (su.st_dev != sw.st_dev)
+		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
+	if (probe_fs(work, userxattr) < 0)
+		return -1;
+	pv->dev = su.st_dev;
+	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
+	n = strlen(pv->base_path);
+	if (n == 1)
+		n = 0; /* base "/" */
+	snprintf(pv->upper_rel, sizeof(pv->upper_rel), "%s", upper[n] ? upper + n + 1 : ".");
+	snprintf(pv->work_rel, sizeof(pv->work_rel), "%s", work[n] ? work + n + 1 : ".");
+	pv->base = sys_open_tree(AT_FDCWD, pv->base_path, STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC);
+	if (pv->base < 0)
+		return fail_errno("clone the persistent volume %s (open_tree)", pv->base_path);
+	log_debug("persistent layer: upper %s, work %s (via %s)", upper, work, pv->base_path);
+	return 0;
+}
+
+void pv_close(struct pv *pv)
+{
+	if (pv->base >= 0)
+		close(pv->base);
+	pv->base = -1;
+}
+
+static int set_str(int fs, const char *key, const char *val)
+{
+	return sys_fsconfig(fs, STINT_FSCONFIG_SET_STRING, key, val, 0);
+}
+
+int overlay_make(const char *lowers, const char *upper, const char *work, int userxattr)
+{
+	cleanup_fd int fs = sys_fsopen("overlay", STINT_FSOPEN_CLOEXEC);
+	int mnt;
+
+	if (fs < 0)
+		return fail_errno("fsopen overlay (is the overlay module loaded?)");
+	if (set_str(fs, "source", "stint") < 0 || set_str(fs, "lowerdir", lowers) < 0 ||
+	    set_str(fs, "upperdir", upper) < 0 || set_str(fs, "workdir", work) < 0 ||
+	    (userxattr && sys_fsconfig(fs, STINT_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0))
+		return fail_errno("overlay options lowerdir=%s,upperdir=%s,workdir=%s", lowers, upper, work);
+	if (sys_fsconfig(fs, STINT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int saved = errno;
+		char msg[512] = "";
+		ssize_t r;
+
+		/* The kernel explains overlay refusals in the fs context log. */
+		r = read(fs, msg, sizeof(msg) - 1);
+		msg[r > 0 ? r : 0] = '\0';
+		if (r > 0 && msg[r - 1] == '\n')
+			msg[r - 1] = '\0';
+		errno = saved;
+		return fail_errno("mount overlay lowerdir=%s,upperdir=%s,workdir=%s%s%s", lowers, upper, work,
+				  msg[0] ? ": kernel says " : "", msg);
+	}
+	mnt = sys_fsmount(fs, STINT_FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0)
+		return fail_errno("fsmount overlay");
+	return mnt;
+}
