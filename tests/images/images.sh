@@ -15,7 +15,6 @@ DEBIAN_TARBALL="$STINT_CACHE/debian-$DEBIAN_SUITE-systemd.tar.zst"
 make_busybox_os() {
 	local dir=$1
 	make_busybox_rootfs "$dir"
-	busybox_relink "$dir"
 	rm -f "$dir/sbin/init"
 	ln -s /bin/busybox "$dir/sbin/init"
 	mkdir -p "$dir/etc/init.d" "$dir/var/lib/demo"
@@ -54,17 +53,6 @@ while :; do
 done
 SH
 	chmod 755 "$dir/etc/init.d/rcS" "$dir/etc/init.d/rcK" "$dir/usr/sbin/demo-service"
-}
-
-# busybox_relink DIR: point every applet link of DIR/bin at /bin/busybox.
-# `busybox --install -s DIR/bin` links to DIR/bin/busybox by its host path,
-# which does not exist once DIR is a container's root.
-busybox_relink() {
-	local l
-	for l in "$1"/bin/*; do
-		[ -L "$l" ] && ln -sfn /bin/busybox "$l"
-	done
-	return 0
 }
 
 # debian_mirror: the URI apt on this machine uses (deb822 or one-line format).

@@ -110,11 +110,11 @@ pod_os() {
 		| .process.noNewPrivileges = false
 		| .hostname = $name
 		| .linux.cgroupsPath = $cg
-		| .linux.namespaces += [{type: "cgroup"}]
+		| .linux.namespaces += (if $cgns == "1" then [{type: "cgroup"}] else [] end)
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]}]' \
-		--argjson args "$(printf '%s\n' "$@" | jq -R . | jq -sc .)" \
+		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
 		--argjson caps "$(_pod_caps_json "$caps")" \
-		--arg term "$POD_TERMINAL" --arg name "$POD_NAME" --arg cg "$POD_CGROUP" \
+		--arg term "$POD_TERMINAL" --arg cgns "${POD_CGROUPNS:-1}" --arg name "$POD_NAME" --arg cg "$POD_CGROUP" \
 		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED"
 }
 
@@ -139,13 +139,15 @@ pod_peer() {
 	mkdir -p "$b"
 	if [ ! -e "$b/rootfs/bin/busybox" ]; then
 		make_busybox_rootfs "$b/rootfs"
-		busybox_relink "$b/rootfs"
 		mkdir -p "$b/rootfs/pv" "$b/rootfs$POD_SHARED_PATH"
 	fi
 	bin=$STINT_PEER_STATIC
 	[ -x "$bin" ] || bin=$STINT_PEER
-	[ -x "$bin" ] || fail "no stint-peer binary ($STINT_PEER_STATIC or $STINT_PEER): run make"
-	install_binary "$b/rootfs" "$bin" /usr/bin/stint-peer
+	if [ -x "$bin" ]; then
+		install_binary "$b/rootfs" "$bin" /usr/bin/stint-peer
+	else
+		echo "pod_peer: no stint-peer binary ($STINT_PEER_STATIC or $STINT_PEER)" >&2
+	fi
 	caps=$(printf 'CAP_%s\n' $POD_ALL_CAPS | jq -R . | jq -sc .)
 	_pod_spec "$b"
 	_pod_jq "$b" '
@@ -160,7 +162,7 @@ pod_peer() {
 			then .options |= map(select(. != "ro")) + ["rw"] else . end)
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]},
 			{destination: "/pv", type: "bind", source: $pv, options: ["rbind", "rw"]}]' \
-		--argjson args "$(printf '%s\n' "$@" | jq -R . | jq -sc .)" \
+		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
 		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" \
 		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED" --arg pv "$POD_PV"
 }
@@ -195,11 +197,12 @@ pod_state() {
 
 _pod_running() { [ "$(pod_state "$1")" = running ]; }
 
-# _pod_started ID JOB: ID runs, or its runc job ended (then fail at once).
+# _pod_started ID JOB LOG: ID runs, or its runc job ended: then fine if the
+# container ran (a short-lived PID 1), a failure if runc could not start it.
 _pod_started() {
 	_pod_running "$1" && return 0
-	kill -0 "$2" 2>/dev/null || fail "runc run $1 exited before the container ran"
-	return 1
+	kill -0 "$2" 2>/dev/null && return 1
+	! grep -q 'level=error' "$3" || fail "runc could not start $1: $(grep 'level=error' "$3")"
 }
 
 # pod_os_pid: host PID of the OS container's PID 1.
@@ -212,7 +215,7 @@ pod_start_os() {
 	POD_OS_START_NS=$(date +%s%N)
 	_pod_run "$POD_OS_ID" "$POD_DIR/os" "$POD_OS_LOG"
 	POD_OS_JOB=$!
-	wait_for "$POD_TIMEOUT" _pod_started "$POD_OS_ID" "$POD_OS_JOB" || {
+	wait_for "$POD_TIMEOUT" _pod_started "$POD_OS_ID" "$POD_OS_JOB" "$POD_OS_LOG" || {
 		cat "$POD_OS_LOG" >&2
 		fail "OS container $POD_OS_ID did not start"
 	}
