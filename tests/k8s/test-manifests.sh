@@ -9,12 +9,13 @@
 source "$(dirname "$0")/../lib/libtest.sh"
 
 K8S=$TOP/k8s
-NODE_DIR=
+NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 KUBECTL=$(command -v kubectl || true)
 
-node_setup() {
+test_node_setup() {
 	command -v node >/dev/null || fail "node not installed (Node.js >= 18 is needed for the schema validator)"
-	NODE_DIR=$(timeout 600 "$TOP/tests/k8s/setup-node.sh") || fail "installing the npm packages failed"
+	timeout 600 "$TOP/tests/k8s/setup-node.sh" || fail "installing the npm packages failed"
+	node --version
 }
 
 validate() { node "$NODE_DIR/validate.mjs" "$@"; }
@@ -133,7 +134,7 @@ test_ini_files_accepted() {
 	assert_eq "$rc" 3 "stint on the ConfigMap's stint.ini (2 = config error)"
 }
 
-node_setup
+run_test "setup: pinned npm packages of the schema validator" test_node_setup
 run_test "yamllint -s k8s/" test_yamllint
 run_test "statefulset.yaml and pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
 run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
