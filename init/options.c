@@ -136,7 +136,7 @@ static int parse_uid_list(struct config *cfg, const char *list, char *err, size_
 
 	if (!copy)
 		die_errno(EXIT_SETUP, "strdup");
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		char *end;
 		unsigned long v;
 
@@ -165,7 +165,7 @@ static int parse_rewrite(struct config *cfg, const char *spec, enum config_sourc
 		cfg->n_rewrite = 0; /* a higher source replaces, not extends */
 		cfg->rewrite_source = source;
 	}
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
 		char *colon = strchr(tok, ':');
 		int from, to;
 

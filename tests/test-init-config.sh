@@ -18,10 +18,10 @@ test_good_file_is_applied() {
 	cat >good.ini <<-'INI'
 	; comment
 	[stint]
-	socket = /run/x.sock
+	socket = x.sock
 	allow-uid = 0,1000
 	root = /new
-	timeout = 2.5
+	timeout = 0.1
 	on-failure = boot
 	supervise = yes
 	rewrite = TERM:RTMIN+3, INT:TERM
@@ -34,8 +34,8 @@ test_good_file_is_applied() {
 	command = /bin/echo from the file
 	INI
 	"$STINT" -c good.ini -- true 2>err.txt >/dev/null
-	assert_file_has_content err.txt "settings: config=good.ini socket=/run/x.sock allow-uid=0,1000 root=/new \
-ready-file=\(none\) timeout=2500ms on-failure=boot supervise=yes rewrite=15:37,2:15 grace=3000ms forward-group=yes \
+	assert_file_has_content err.txt "settings: config=good.ini socket=x.sock allow-uid=0,1000 root=/new \
+ready-file=\(none\) timeout=100ms on-failure=boot supervise=yes rewrite=15:37,2:15 grace=3000ms forward-group=yes \
 drop-caps=cap_sys_admin,cap_net_raw notify-socket=/run/host/notify container=podman command=true"
 	expect_usage_error "--socket: empty path (try --help)" "$STINT" -c good.ini --socket= -- true
 }
