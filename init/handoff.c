@@ -250,6 +250,8 @@ static bool handle_peer(struct server *s)
 		close_peer(s);
 		return false;
 	case STINT_RECV_ERR:
+		if (errno == EAGAIN)
+			return false;
 		log_warn("reading from peer: %s; waiting for the next peer", strerror(errno));
 		close_peer(s);
 		return false;
@@ -299,7 +301,8 @@ static void accept_peer(struct server *s)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Non-blocking: PID 1 must never hang on a peer that stops reading. */
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
