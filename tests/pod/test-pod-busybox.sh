@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# stint and stint-peer end to end in a runc pod with a busybox-init OS
+# (tests/images/images.sh make_busybox_os): both switch modes, where
+# `runc exec` lands, persistence across a pod restart with the same PV,
+# a clean stop on busybox init's signals, and the no-capabilities variant.
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/images/images.sh"
+source "$TOP/tests/pod/libpod-runc.sh"
+
+command -v runc >/dev/null || { echo "1..0 # SKIP runc not installed"; exit 0; }
+
+IMAGE=$TEST_TMP/busybox-os
+make_busybox_os "$IMAGE"
+SOCK=$POD_SHARED_PATH/stint.sock
+
+# bb_pod NAME CAPS MODE [PV]: a pod booting the busybox OS through stint;
+# the peer builds the overlay on the PV and switches in MODE.
+bb_pod() {
+	local name=$1 caps=$2 mode=$3 pv=${4:-}
+	pod_new "$name" $pv
+	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 20
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 20
+}
+
+# booted: this boot's rcS ran (it removes the service's ready file left by
+# an earlier boot) and the service started (it creates that file again; /run
+# is not a tmpfs in this image, so it lands on the PV).
+booted() {
+	grep -q '^rcS: boot' "$POD_OS_LOG" && [ -e "$POD_PV/upper/run/demo-service.ready" ]
+}
+
+bb_boot() {
+	local t0=$(date +%s%N)
+	pod_start
+	wait_for 10 booted || { pod_logs; fail "the busybox OS did not boot (no service on the PV)"; }
+	echo "booted in $((($(date +%s%N) - t0) / 1000000)) ms"
+}
+
+# bb_stop SIG: stop PID 1 with SIG; it must exit 0 within 10 s after running
+# its ::shutdown action (which writes /var/lib/demo/stopped on the PV).
+bb_stop() {
+	local t0=$(date +%s%N)
+	pod_kill "$1"
+	pod_wait_os 10 || { pod_logs; fail "PID 1 still runs 10 s after SIG$1"; }
+	echo "stopped in $((($(date +%s%N) - t0) / 1000000)) ms after SIG$1"
+	pod_logs
+	assert_eq "$POD_OS_RC" 0 "exit status after SIG$1"
+	assert_exists "$POD_PV/upper/var/lib/demo/stopped"
+	assert_file_has_content "$POD_OS_LOG" '^rcK: clean shutdown$'
+}
+
+t_pivot() {
+	bb_pod pivot k8s pivot
+	bb_boot
+	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	assert_file_has_content "$POD_OS_LOG" '^rcS: boot 1, container=stint$'
+	# pivot: runc exec lands in the new root, the persistent one.
+	assert_eq "$(pod_exec cat /var/lib/demo/boots)" 1 "runc exec in pivot mode"
+	pod_exec /bin/sh -c 'echo from-exec >/root/note'
+	assert_eq "$(cat "$POD_PV/upper/root/note")" from-exec
+	bb_stop USR2
+}
+
+t_chroot() {
+	bb_pod chroot k8s chroot
+	bb_boot
+	assert_file_has_content "$POD_OS_LOG" 'switched root: chroot into /.stint/root'
+	# chroot: runc exec lands in the old root (the image and the container
+	# layer), where the boot count does not exist; PID 1's root has it.
+	! pod_exec cat /var/lib/demo/boots 2>/dev/null || fail "runc exec landed in the new root"
+	assert_eq "$(pod_exec cat /proc/1/root/var/lib/demo/boots)" 1 "PID 1's root"
+	bb_stop USR1
+}
+
+t_no_caps() {
+	bb_pod nocaps none pivot
+	bb_boot
+	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	assert_eq "$(pod_exec grep CapEff /proc/1/status)" "CapEff:	0000000000000000"
+	bb_stop USR2
+}
+
+# No CAP_SYS_CHROOT: stint cannot chroot, says so, and exits 3.
+t_no_caps_chroot_fails() {
+	bb_pod nocaps-chroot none chroot
+	pod_start
+	pod_wait_os 20 || { pod_logs; fail "stint did not give up"; }
+	pod_logs
+	assert_eq "$POD_OS_RC" 3 "stint's exit status"
+	assert_file_has_content "$POD_OS_LOG" '[Cc]hroot.*(Operation not permitted|EPERM)'
+}
+
+t_restart_keeps_data() {
+	local pv=$TEST_TMP/pv-restart
+	bb_pod restart k8s pivot "$pv"
+	bb_boot
+	pod_exec /bin/sh -c 'echo kept >/root/note; echo scratch >/.stint/scratch 2>/dev/null; sync'
+	bb_stop USR2
+	pod_delete
+
+	# The same pod again: a new container layer from the image, the same PV.
+	bb_pod restart k8s pivot "$pv"
+	bb_boot
+	assert_file_has_content "$POD_OS_LOG" '^rcS: boot 2, container=stint$'
+	assert_eq "$(pod_exec cat /var/lib/demo/boots)" 2 "boot count"
+	assert_eq "$(pod_exec cat /root/note)" kept "file written before the restart"
+	bb_stop USR1
+}
+
+run_test "busybox init, pivot mode: boots, runc exec lands in the new root, stops on USR2" t_pivot
+run_test "busybox init, chroot mode: boots, runc exec lands in the old root, stops on USR1" t_chroot
+run_test "busybox init without any capability (pivot mode)" t_no_caps
+run_test "chroot mode without CAP_SYS_CHROOT fails cleanly (exit 3)" t_no_caps_chroot_fails
+run_test "pod restart with the same PV keeps the data" t_restart_keeps_data
