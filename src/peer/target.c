@@ -274,6 +274,7 @@ static int steps(struct job *j, int *mounted)
 			goto out;
 		*mounted = 0; /* past the point of no return */
 		step_done(6, "switch", "pivot_root done: the init's / is now the overlay");
+		test_kill_at("switch");
 		rc = TARGET_PIVOTED;
 	} else {
 		rc = TARGET_READY;

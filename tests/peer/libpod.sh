@@ -1,0 +1,191 @@
+# A test "pod" made with unshare, standing in for an unprivileged container
+# as a runtime makes it: new mount, pid, net, ipc and uts namespaces (cgroup
+# too with POD_CGROUP=1), a busybox-static root pivot_root'ed into, /proc
+# and /sys read-only, /proc/{kcore,keys,timer_list} masked with /dev/null, /dev a tmpfs with
+# device binds, devpts, shm and mqueue, hosts/resolv.conf/hostname files
+# bound in, a volume (/vol), a persistent volume (/pv) and the shared dir
+# (/shared, holding the handoff socket), capabilities cut to a set. stint
+# runs as its PID 1. Source after tests/lib/libtest.sh and rootfs.sh.
+#
+#   pod_create NAME              dirs under $TEST_TMP/NAME (kept across runs:
+#                                call pod_start again for "run 2")
+#   pod_start NAME CAPS [STINT_ARG...] [-- COMMAND...]
+#                                CAPS: a comma list, "default" (Docker's) or
+#                                "none"; sets POD_PID (host pid of stint)
+#   pod_wait NAME [SECS]         wait for the pod to exit; prints its status
+#   pod_kill NAME                SIGKILL it (registered with defer)
+# Paths: POD_DIR=$TEST_TMP/NAME, $POD_DIR/{rootfs,shared,vol,pv,pod.log}.
+
+pod_dir() { echo "$TEST_TMP/$1"; }
+
+pod_create() {
+	local d
+	d=$(pod_dir "$1")
+	mkdir -p "$d"/{shared,vol,pv}
+	make_busybox_rootfs "$d/rootfs"
+	install_binary "$d/rootfs" "$STINT" /usr/bin/stint
+	# setpriv (with its libraries) cuts the capabilities after the pivot.
+	install_binary "$d/rootfs" "$(command -v setpriv)" /usr/bin/setpriv
+	echo "127.0.0.1 localhost" >"$d/hosts"
+	echo "10.0.0.1 pod-host-entry" >>"$d/hosts"
+	echo "nameserver 10.0.0.53" >"$d/resolv.conf"
+	echo "pod-$1" >"$d/hostname"
+}
+
+# The script the pod's first process runs (as PID 1 of the new pid ns,
+# still with every capability), ending in exec of stint.
+_pod_setup_script() {
+	cat <<'SETUP'
+set -e
+d=$1 caps=$2
+shift 2
+R=$d/rootfs
+mount --bind "$R" "$R"
+mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
+# runc's masked paths; this kernel may have no /proc/kcore (CONFIG_PROC_KCORE).
+for m in kcore keys timer_list; do
+	[ -e "$R/proc/$m" ] && mount --bind /dev/null "$R/proc/$m"
+done
+mount -o remount,bind,ro,nosuid,nodev,noexec "$R/proc"
+mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
+if [ "${POD_CGROUP:-0}" = 1 ]; then
+	mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"
+	mkdir "$R/sys/fs/cgroup/systemd"
+	mount -t cgroup -o none,name=systemd,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup/systemd"
+	mount -o remount,bind,ro,nosuid,nodev,noexec "$R/sys/fs/cgroup/systemd"
+	mount -o remount,bind,ro,nosuid,nodev,noexec "$R/sys/fs/cgroup"
+fi
+mount -t tmpfs -o mode=755,nosuid,size=65536k tmpfs "$R/dev"
+for n in null zero full random urandom tty; do
+	touch "$R/dev/$n"
+	mount --bind "/dev/$n" "$R/dev/$n"
+done
+mkdir "$R/dev/pts" "$R/dev/shm" "$R/dev/mqueue"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts "$R/dev/pts"
+ln -s pts/ptmx "$R/dev/ptmx"
+mount -t tmpfs -o mode=1777,nosuid,nodev,noexec shm "$R/dev/shm"
+mount -t mqueue -o nosuid,nodev,noexec mqueue "$R/dev/mqueue"
+for f in hosts resolv.conf hostname; do
+	mount --bind "$d/$f" "$R/etc/$f"
+done
+for v in vol pv shared; do
+	mkdir -p "$R/$v"
+	mount --bind "$d/$v" "$R/$v"
+done
+hostname "pod-$(basename "$d")"
+cd "$R"
+mkdir -p .oldroot
+pivot_root . .oldroot
+cd /
+/bin/umount -l /.oldroot
+/bin/rmdir /.oldroot
+if [ "$caps" = none ]; then
+	exec /usr/bin/setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- /usr/bin/stint "$@"
+fi
+list=$(echo "$caps" | sed 's/\([a-z_]*\)/+\1/g')
+exec /usr/bin/setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all,$list -- /usr/bin/stint "$@"
+SETUP
+}
+
+pod_start() {
+	local name=$1 caps=$2 d pid i
+	shift 2
+	d=$(pod_dir "$name")
+	[ "$caps" = default ] && caps=$DEFAULT_CAPS
+	_pod_setup_script >"$d/setup.sh"
+	rm -f "$d/shared/stint.sock" "$d/unshare.pid"
+	local ns="--mount --pid --net --ipc --uts"
+	[ "${POD_CGROUP:-0}" = 1 ] && ns="$ns --cgroup"
+	rm -f "$d/exit"
+	# The subshell records the pod's exit status for pod_wait.
+	(
+		# shellcheck disable=SC2086
+		unshare $ns --fork --propagation private -- bash "$d/setup.sh" "$d" "$caps" "$@" \
+			>"$d/pod.log" 2>&1 </dev/null &
+		echo $! >"$d/unshare.pid.tmp"
+		mv "$d/unshare.pid.tmp" "$d/unshare.pid"
+		rc=0
+		wait $! || rc=$?
+		echo $rc >"$d/exit.tmp"
+		mv "$d/exit.tmp" "$d/exit"
+	) &
+	wait_for 5 test -e "$d/unshare.pid" || fail "pod $name: unshare did not start"
+	pid=$(cat "$d/unshare.pid")
+	defer "pod_kill $name"
+	for i in $(seq 200); do
+		POD_PID=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+		[ -n "$POD_PID" ] && break
+		sleep 0.02
+	done
+	[ -n "$POD_PID" ] || { cat "$d/pod.log"; fail "pod $name did not start"; }
+	echo "$POD_PID" >"$d/pod.pid"
+	export POD_PID POD_DIR=$d
+}
+
+# pod_wait_socket NAME: wait until stint serves the socket.
+pod_wait_socket() {
+	local d
+	d=$(pod_dir "$1")
+	wait_for 10 test -S "$d/shared/stint.sock" || { cat "$d/pod.log"; fail "no socket from the pod $1"; }
+}
+
+pod_wait() {
+	local d secs=${2:-20}
+	d=$(pod_dir "$1")
+	if ! wait_for "$secs" test -e "$d/exit"; then
+		echo "pod $1 still runs after $secs s" >&2
+		echo 124
+		return 0
+	fi
+	cat "$d/exit"
+}
+
+pod_kill() {
+	local d pid
+	d=$(pod_dir "$1")
+	pid=$(cat "$d/unshare.pid" 2>/dev/null) || return 0
+	kill -KILL "$(cat "$d/pod.pid" 2>/dev/null)" "$pid" 2>/dev/null || true
+}
+
+# Host mounts that could have leaked from a pod: anything under our temp
+# dir and any overlay made by a peer.
+host_mounts() {
+	grep -E "$TEST_TMP| - overlay stint | stint-stage " /proc/self/mountinfo | awk '{ $1=""; $2=""; print }' | sort || true
+}
+
+# pod_probe NAME: write /vol/probe.sh, a command that records what it sees
+# of its root in /vol/out (KEY=VALUE lines plus its mountinfo in
+# /vol/mountinfo), then waits for /vol/stop (at most 30 s) so a test can
+# join the pod meanwhile. Run it as: pod_start ... -- /bin/sh /vol/probe.sh
+pod_probe() {
+	local d
+	d=$(pod_dir "$1")
+	rm -f "$d/vol/out" "$d/vol/stop"
+	cat >"$d/vol/probe.sh" <<'PROBE'
+o=/vol/out.tmp
+{
+	echo "root=$(grep ' / / ' /proc/self/mountinfo | tail -n 1 | sed 's/.* - //')"
+	echo "pid1=$(cat /proc/1/comm)"
+	echo x >/dev/null && echo "devnull=ok"
+	grep -q pod-host-entry /etc/hosts && echo "hosts=ok"
+	[ -f /vol/probe.sh ] && echo "vol=ok"
+	if [ -e /pv/upper ] || [ -e /pv/work ]; then echo "pv=visible"; else echo "pv=hidden"; fi
+	if [ -S /shared/stint.sock ] || [ -e /shared/stint-peer.state ]; then echo "shared=visible"; else echo "shared=hidden"; fi
+	echo "timer_list_bytes=$(wc -c </proc/timer_list)"
+	echo "proc_opts=$(awk '$5=="/proc"{print $6}' /proc/self/mountinfo | tail -n 1)"
+	echo "sys_opts=$(awk '$5=="/sys"{print $6}' /proc/self/mountinfo | tail -n 1)"
+	echo "persist=$(cat /persist 2>/dev/null | tr '\n' ' ')"
+	echo "hostname=$(hostname)"
+	echo "notify=${NOTIFY_SOCKET:-}"
+	echo "container=${container:-}"
+} >$o
+cat /proc/self/mountinfo >/vol/mountinfo
+echo "run" >>/persist
+mv $o /vol/out
+i=0
+while [ ! -e /vol/stop ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+PROBE
+}
+
+# probe_value KEY: the value the probe recorded (needs POD_DIR).
+probe_value() { sed -n "s/^$1=//p" "$POD_DIR/vol/out"; }

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# stint-peer prepare end to end: a test pod (tests/peer/libpod.sh) runs
+# stint as PID 1 with few or no capabilities; stint-peer runs outside with
+# full capabilities, builds the overlay whose upper lives on the pod's
+# persistent dir, carries the runtime's mounts and switches (pivot/chroot).
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/peer/libpod.sh"
+
+[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
+
+peer() { timeout 30 "$STINT_PEER" -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" "$@"; }
+
+# run_pod NAME CAPS MODE: one pod run through a probe, peer in MODE.
+run_pod() {
+	local name=$1 caps=$2 mode=$3
+	shift 3
+	pod_probe "$name"
+	pod_start "$name" "$caps" -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	pod_wait_socket "$name"
+	peer --mode "$mode" --then exit "$@" 2>"$POD_DIR/peer.log" || { cat "$POD_DIR/peer.log" "$POD_DIR/pod.log"; fail "peer failed"; }
+	wait_for 10 test -e "$POD_DIR/vol/out" || { cat "$POD_DIR/peer.log" "$POD_DIR/pod.log"; fail "probe did not run"; }
+	cat "$POD_DIR/peer.log" "$POD_DIR/vol/out"
+}
+
+finish_pod() {
+	touch "$POD_DIR/vol/stop"
+	assert_eq "$(pod_wait "$1")" 0 "pod exit status"
+}
+
+test_pivot_no_caps() {
+	local before after
+	pod_create p
+	before=$(host_mounts)
+	run_pod p none pivot
+	# The new root is our overlay, upper on the persistent dir.
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint .*upperdir=[^,]*/pv/upper'
+	assert_exists "$POD_DIR/pv/upper/persist"
+	assert_eq "$(probe_value pid1)" sh "the command replaced stint as PID 1"
+	assert_eq "$(probe_value devnull)" ok
+	assert_eq "$(probe_value hosts)" ok
+	assert_eq "$(probe_value vol)" ok
+	assert_eq "$(probe_value pv)" hidden
+	assert_eq "$(probe_value shared)" hidden
+	assert_eq "$(probe_value hostname)" pod-p
+	# Masks and read-only flags the runtime set are kept.
+	assert_eq "$(probe_value timer_list_bytes)" 0 "/proc/timer_list stays masked"
+	assert_file_has_content "$POD_DIR/vol/mountinfo" ' /proc/timer_list '
+	assert_file_has_content "$POD_DIR/vol/mountinfo" ' /proc/keys '
+	case "$(probe_value proc_opts)" in ro,*) ;; *) fail "/proc not read-only: $(probe_value proc_opts)" ;; esac
+	case "$(probe_value sys_opts)" in ro,*) ;; *) fail "/sys not read-only: $(probe_value sys_opts)" ;; esac
+	# No fresh procfs: the only proc mount is the runtime's.
+	assert_eq "$(grep -c ' - proc ' "$POD_DIR/vol/mountinfo")" 1 "proc mounts"
+	# A process joining the mount namespace later (as runc exec does)
+	# lands in the new root.
+	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /persist)" run
+	nsenter -t "$POD_PID" -m -p -- /bin/grep -q ' / / .* - overlay stint ' /proc/self/mountinfo ||
+		fail "nsenter did not land in the overlay"
+	finish_pod p
+	after=$(host_mounts)
+	assert_eq "$after" "$before" "mounts in the host's namespace"
+	assert_file_has_content "$POD_DIR/peer.log" 'step 5/7 carry'
+}
+
+test_persistence() {
+	pod_create r
+	run_pod r none pivot
+	finish_pod r
+	run_pod r default pivot
+	assert_eq "$(probe_value persist)" "run " "run 2 sees the file run 1 wrote"
+	finish_pod r
+	assert_eq "$(cat "$POD_DIR/pv/upper/persist" | wc -l)" 2
+	# The image itself was never written.
+	assert_not_exists "$POD_DIR/rootfs/persist"
+}
+
+test_chroot_default_caps() {
+	pod_create c
+	run_pod c default chroot
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	assert_eq "$(probe_value hosts)" ok
+	assert_eq "$(probe_value pv)" hidden
+	assert_eq "$(probe_value timer_list_bytes)" 0
+	assert_file_has_content "$POD_DIR/pod.log" 'chroot into /.stint/root'
+	# With a chroot, a process joining the mount namespace later lands in
+	# the old root (the image), where the new root is /.stint/root.
+	assert_not_exists "$POD_DIR/rootfs/persist"
+	timeout 5 nsenter -t "$POD_PID" -m -- /bin/sh -c 'test -e /.stint/root/persist' || fail "old root has no /.stint/root/persist"
+	timeout 5 nsenter -t "$POD_PID" -m -- /bin/sh -c 'test ! -e /persist' || fail "nsenter landed in the new root"
+	finish_pod c
+}
+
+test_chroot_no_caps_fails_at_init() {
+	pod_create n
+	pod_probe n
+	pod_start n none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	pod_wait_socket n
+	peer --mode chroot --then exit 2>"$POD_DIR/peer.log" && true
+	assert_eq "$(pod_wait n)" 3 "stint exits 3 when it cannot chroot"
+	assert_file_has_content "$POD_DIR/pod.log" 'CAP_SYS_CHROOT'
+}
+
+test_static_binaries() {
+	[ -x "$STINT_PEER_STATIC" ] && [ -x "$STINT_STATIC" ] || skip "no static build (make static)"
+	STINT=$STINT_STATIC
+	pod_create s
+	STINT_PEER=$STINT_PEER_STATIC run_pod s none pivot
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	finish_pod s
+}
+
+test_killed_mid_prepare() {
+	local step
+	for step in enter lower upper overlay carry; do
+		pod_create "k-$step"
+		pod_probe "k-$step"
+		pod_start "k-$step" none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+		pod_wait_socket "k-$step"
+		STINT_PEER_TEST_KILL_AT=$step peer --mode pivot --then exit 2>"$POD_DIR/peer1.log" && fail "the hook did not kill the peer"
+		assert_file_has_content "$POD_DIR/peer1.log" "killing the peer now"
+		# What the dead peer left is still mounted in the pod.
+		[ "$step" = enter ] || nsenter -t "$POD_PID" -m -p -- /bin/grep -qE ' /.stint/root .* - (tmpfs stint-stage|overlay stint) ' /proc/self/mountinfo ||
+			fail "nothing left behind at $step?"
+		peer --mode pivot --then exit 2>"$POD_DIR/peer.log" || { cat "$POD_DIR/peer.log"; fail "restarted peer failed after a kill at $step"; }
+		wait_for 10 test -e "$POD_DIR/vol/out" || fail "probe did not run after a kill at $step"
+		assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+		assert_eq "$(probe_value pv)" hidden
+		assert_eq "$(grep -c ' - overlay stint ' "$POD_DIR/vol/mountinfo")" 1 "one overlay after a kill at $step"
+		[ "$step" = enter ] || assert_file_has_content "$POD_DIR/peer.log" 'removing a .* left at /.stint/root by an earlier run'
+		finish_pod "k-$step"
+	done
+}
+
+test_killed_after_pivot() {
+	# The peer dies after pivoting but before READY: a restarted peer sees
+	# the target's / is already our overlay and only sends READY.
+	pod_create a
+	pod_probe a
+	pod_start a none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	pod_wait_socket a
+	STINT_PEER_TEST_KILL_AT=switch peer --mode pivot --then exit 2>"$POD_DIR/peer1.log" && fail "not killed"
+	peer --mode pivot --then exit 2>"$POD_DIR/peer.log" || { cat "$POD_DIR/peer.log"; fail "restart failed"; }
+	assert_file_has_content "$POD_DIR/peer.log" 'already our overlay'
+	wait_for 10 test -e "$POD_DIR/vol/out" || fail "probe did not run"
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	finish_pod a
+}
+
+test_no_socket_after_switch() {
+	local pid rc
+	pod_create x
+	run_pod x none pivot
+	# The init has switched: its socket is gone.
+	assert_not_exists "$POD_DIR/shared/stint.sock"
+	peer --mode pivot --then exit 2>"$POD_DIR/late.log" || fail "late peer exited non-zero"
+	assert_file_has_content "$POD_DIR/late.log" 'no init listens on .*already switched root'
+	# --then wait: stays up (a sidecar must not exit) until SIGTERM.
+	"$STINT_PEER" -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" --then wait 2>"$POD_DIR/wait.log" &
+	pid=$!
+	sleep 0.5
+	kill -0 "$pid" || fail "--then wait exited"
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	assert_eq "$rc" 0 "exit status after SIGTERM"
+	finish_pod x
+}
+
+run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept" test_pivot_no_caps
+run_test "persistence across two runs of the pod" test_persistence
+run_test "chroot with CAP_SYS_CHROOT (default caps)" test_chroot_default_caps
+run_test "chroot without capabilities fails in the init" test_chroot_no_caps_fails_at_init
+run_test "static binaries" test_static_binaries
+run_test "peer killed mid-prepare at each step, restarted, completes" test_killed_mid_prepare
+run_test "peer killed after pivot, restarted, sends READY" test_killed_after_pivot
+run_test "peer started after the switch: exits 0, or waits" test_no_socket_after_switch
