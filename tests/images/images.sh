@@ -118,3 +118,41 @@ make_debian_os() {
 	zstd -q -d -c "$tarball" | tar -C "$dir" --numeric-owner --xattrs -xf - ||
 		fail "unpacking $tarball into $dir failed"
 }
+
+# make_hello_deb OUT.deb: a tiny package with a systemd service that records
+# each boot it runs in (/var/lib/stint-hello/boots), for "a package installed
+# with dpkg survives a reboot" tests.
+make_hello_deb() {
+	local out=$1 d
+	d=$(mktemp -d)
+	chmod 755 "$d"
+	mkdir -p "$d/DEBIAN" "$d/lib/systemd/system" "$d/usr/sbin"
+	cat >"$d/DEBIAN/control" <<'CTL'
+Package: stint-hello
+Version: 1.0
+Architecture: all
+Maintainer: stint tests <tests@stint.invalid>
+Description: stint test package
+ A oneshot service that counts the boots it ran in.
+CTL
+	cat >"$d/usr/sbin/stint-hello" <<'SH'
+#!/bin/sh
+mkdir -p /var/lib/stint-hello
+echo "$(cat /proc/sys/kernel/random/boot_id)" >>/var/lib/stint-hello/boots
+SH
+	chmod 755 "$d/usr/sbin/stint-hello"
+	cat >"$d/lib/systemd/system/stint-hello.service" <<'UNIT'
+[Unit]
+Description=stint test service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/sbin/stint-hello
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	dpkg-deb --root-owner-group -Zgzip --build "$d" "$out" >/dev/null || { rm -rf "$d"; fail "dpkg-deb --build failed"; }
+	rm -rf "$d"
+}

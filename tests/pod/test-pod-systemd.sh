@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# systemd (Debian bookworm, debootstrap minbase + systemd-sysv + dbus) boots
+# as PID 1 through stint in a runc pod, from an overlay whose upper is on the
+# PV: it reaches running (or degraded, with the failed units listed),
+# reports READY=1 on the peer's notify socket (`stint-peer status`), halts
+# on SIGRTMIN+3 within 10 s, and a second boot of the same pod keeps a file,
+# a dpkg-installed package, a changed config and the machine-id.
+# The image is built once (about 40-70 s) and cached in ./cache.
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/images/images.sh"
+source "$TOP/tests/pod/libpod-runc.sh"
+
+command -v runc >/dev/null || { echo "1..0 # SKIP runc not installed"; exit 0; }
+
+IMAGE=$TEST_TMP/debian
+SOCK=$POD_SHARED_PATH/stint.sock
+PV=$TEST_TMP/pv-systemd
+# A console: runc gives PID 1 a pty on /dev/console, the peer carries /dev.
+POD_TERMINAL=1
+
+t_image() {
+	local t0=$(date +%s%N) cached=built
+	[ -s "$DEBIAN_TARBALL" ] && cached=cached
+	make_debian_os "$IMAGE"
+	echo "image ($cached) ready in $((($(date +%s%N) - t0) / 1000000)) ms"
+	assert_exists "$IMAGE/lib/systemd/systemd"
+	assert_eq "$(stat -c %s "$IMAGE/etc/machine-id")" 0 "machine-id size in the image"
+}
+
+# sd_pod NAME CAPS MODE PV: the pod; the peer gives systemd what the
+# unprivileged container lacks (docs/os-boot.md): tmpfs /run and /run/lock,
+# its cgroup sub-tree writable, a notify socket at /run/host/notify.
+sd_pod() {
+	local name=$1 caps=$2 mode=$3 pv=$4
+	pod_new "$name" "$pv"
+	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 30 \
+		--tmpfs /run,/run/lock --cgroup rw --notify /run/notify
+}
+
+# in_os CMD...: run CMD in the booted OS (pivot: runc exec lands there).
+in_os() { pod_exec "$@"; }
+
+ready() { pod_peer_exec /usr/bin/stint-peer status -q -s "$SOCK" 2>/dev/null; }
+
+# sd_boot: start the pod, wait for READY=1 via `stint-peer status`, then
+# for systemd's verdict; print the timings.
+sd_boot() {
+	local t0 t_ready state
+	t0=$(date +%s%N)
+	pod_start
+	wait_for 30 ready || {
+		pod_logs
+		pod_peer_exec /usr/bin/stint-peer status -s "$SOCK" || true
+		fail "stint-peer status never turned ready"
+	}
+	t_ready=$((($(date +%s%N) - t0) / 1000000))
+	state=$("${SD_EXEC[@]}" systemctl is-system-running --wait 2>&1) || true
+	echo "READY=1 (stint-peer status ok) $t_ready ms after pod start; is-system-running: $state"
+	SD_STATE=$state
+	if [ "$state" != running ]; then
+		"${SD_EXEC[@]}" systemctl --failed --no-pager || true
+	fi
+}
+
+# sd_halt: SIGRTMIN+3 (37) to PID 1: systemd halts, the container exits 0
+# within 10 s.
+sd_halt() {
+	local t0=$(date +%s%N) ms
+	pod_kill 37
+	pod_wait_os 10 || { pod_logs; fail "systemd still runs 10 s after signal 37"; }
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "halted in $ms ms, exit status $POD_OS_RC"
+	assert_eq "$POD_OS_RC" 0 "exit status after signal 37"
+}
+
+t_first_boot() {
+	local deb=$TEST_TMP/stint-hello.deb
+	[ -d "$IMAGE/lib/systemd" ] || fail "no image"
+	SD_EXEC=(pod_exec)
+	sd_pod systemd k8s pivot "$PV"
+	sd_boot
+	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	# The console works: systemd's boot log reached the pty.
+	assert_file_has_content "$POD_OS_LOG" 'Welcome to .*Debian GNU/Linux 12'
+	# What stint must do for systemd's container interface.
+	in_os cat /proc/1/environ | tr '\0' '\n' >"$TEST_TMP/environ"
+	assert_file_has_content "$TEST_TMP/environ" '^container=stint$'
+	assert_file_has_content "$TEST_TMP/environ" '^NOTIFY_SOCKET=/run/host/notify$'
+	assert_eq "$(in_os systemd-detect-virt -c)" container-other
+	for m in /sys /proc/sys; do
+		assert_eq "$(in_os awk -v m=$m '$2 == m {split($4, o, ","); print o[1]}' /proc/mounts)" ro "$m"
+	done
+	# The persistent layer really is the root.
+	assert_exists "$PV/upper/var/log/journal"
+
+	# Changes to keep: a file, a package from a local .deb, a config.
+	make_hello_deb "$deb"
+	in_os sh -c 'cat >/tmp/stint-hello.deb' <"$deb"
+	in_os dpkg -i /tmp/stint-hello.deb
+	in_os systemctl enable stint-hello.service
+	in_os sh -c 'echo kept >/root/kept; mkdir -p /etc/systemd/journald.conf.d &&
+		printf "[Journal]\nSystemMaxUse=16M\n" >/etc/systemd/journald.conf.d/stint.conf'
+	in_os cat /etc/machine-id >"$TEST_TMP/machine-id"
+	echo "machine-id: $(cat "$TEST_TMP/machine-id")"
+	grep -qE '^[0-9a-f]{32}$' "$TEST_TMP/machine-id" || fail "bad machine-id"
+	sd_halt
+	pod_delete
+}
+
+t_second_boot() {
+	[ -s "$TEST_TMP/machine-id" ] || fail "the first boot did not finish"
+	SD_EXEC=(pod_exec)
+	sd_pod systemd k8s pivot "$PV"
+	sd_boot
+	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	assert_eq "$(in_os cat /root/kept)" kept "file"
+	assert_eq "$(in_os dpkg-query -W -f '${Status}' stint-hello)" "install ok installed" "package"
+	assert_eq "$(in_os systemctl is-enabled stint-hello.service)" enabled "unit enablement"
+	# The packaged service ran in this boot (its boot_id is this boot's).
+	assert_eq "$(in_os tail -n 1 /var/lib/stint-hello/boots)" "$(in_os cat /proc/sys/kernel/random/boot_id)"
+	assert_eq "$(in_os systemd-analyze cat-config systemd/journald.conf | grep -c '^SystemMaxUse=16M')" 1 "config"
+	assert_eq "$(in_os cat /etc/machine-id)" "$(cat "$TEST_TMP/machine-id")" "machine-id"
+	# Two boots in the persistent journal.
+	assert_eq "$(in_os journalctl --list-boots --no-pager | grep -c .)" 2 "boots in the journal"
+	sd_halt
+}
+
+# chroot mode: runc exec lands in the old root, so reach systemd through
+# chroot (CAP_SYS_CHROOT is in the default set).
+t_chroot() {
+	SD_EXEC=(pod_exec chroot /.stint/root)
+	sd_pod systemd-chroot k8s chroot "$TEST_TMP/pv-chroot"
+	sd_boot
+	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	assert_file_has_content "$POD_OS_LOG" 'switched root: chroot into /.stint/root'
+	! pod_exec test -e /run/systemd/private || fail "runc exec landed in the new root"
+	sd_halt
+}
+
+# runc's own default caps (AUDIT_WRITE KILL NET_BIND_SERVICE): systemd ends
+# degraded because services cannot drop capabilities without CAP_SETPCAP.
+t_runc_default_caps() {
+	SD_EXEC=(pod_exec)
+	sd_pod systemd-3caps AUDIT_WRITE,KILL,NET_BIND_SERVICE pivot "$TEST_TMP/pv-3caps"
+	sd_boot
+	assert_eq "$SD_STATE" degraded "systemctl is-system-running"
+	# systemd's console log says why (journald is one of the failed units).
+	assert_file_has_content "$POD_OS_LOG" 'Failed to drop capabilities'
+	sd_halt
+}
+
+run_test "Debian image with systemd (debootstrap, cached)" t_image
+run_test "systemd boots through stint from the PV: running, READY=1, halts on signal 37" t_first_boot
+run_test "second boot keeps a file, a dpkg-installed package, a config and the machine-id" t_second_boot
+run_test "systemd in chroot mode" t_chroot
+run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
