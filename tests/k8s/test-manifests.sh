@@ -132,6 +132,20 @@ test_ini_files_accepted() {
 	timeout 10 "$STINT" -c stint.ini --socket "$TEST_TMP/s.sock" --timeout 0.1 -- true >stint.out 2>&1 || rc=$?
 	cat stint.out
 	assert_eq "$rc" 3 "stint on the ConfigMap's stint.ini (2 = config error)"
+	# The peer: parse and validate everything, find no init listening (no
+	# socket), exit 0. Paths that would touch this machine are redirected.
+	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
+	rc=0
+	timeout 10 "$STINT_PEER" prepare -c peer.ini --socket "$TEST_TMP/none.sock" \
+		--notify "$TEST_TMP/notify" --wait-socket 0 --then exit >peer.out 2>&1 || rc=$?
+	cat peer.out
+	assert_eq "$rc" 0 "stint-peer prepare on the ConfigMap's peer.ini (2 = config error)"
+	assert_file_has_content peer.out 'no init listens'
+	# And the readiness probe's command reads the same file.
+	rc=0
+	timeout 10 "$STINT_PEER" status -c peer.ini --state-file "$TEST_TMP/none.state" >status.out 2>&1 || rc=$?
+	cat status.out
+	assert_eq "$rc" 1 "stint-peer status before any run (1 = not ready, 2 = usage)"
 }
 
 run_test "setup: pinned npm packages of the schema validator" test_node_setup
@@ -141,4 +155,4 @@ run_test "kustomize base renders to statefulset.yaml and validates" test_kustomi
 run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects
 run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset
-run_test "the ConfigMap's stint.ini is accepted by stint" test_ini_files_accepted
+run_test "the ConfigMap's stint.ini and peer.ini are accepted by the programs" test_ini_files_accepted

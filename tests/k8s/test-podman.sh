@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# k8s/pod.yaml, run for real with `podman kube play` (podman 4.3 from Debian,
+# as root): images built locally with `podman import` (busybox init + static
+# stint; busybox + static stint-peer), the native sidecar moved to the
+# containers list because podman 4.3 runs initContainers to completion (see
+# tests/k8s/node/podman-pod.mjs). Proves: the handoff completes, the OS
+# boots from an overlay whose upper is on the PVC's volume, the readiness
+# command turns true, the pod stops cleanly on the image's STOPSIGNAL, and
+# what the OS wrote is there when the same manifest is played again.
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/images/images.sh"
+source "$TOP/tests/k8s/lib-podman.sh"
+
+POD=stint-pod
+OS_CTR=$POD-os
+PEER_CTR=$POD-stint-peer
+
+logs_have() { timeout 10 podman logs "$1" 2>&1 | grep -qE -- "$2"; }
+
+# play VARIANT_JSON: play k8s/pod.yaml (rewritten for podman) and wait until
+# the OS has booted (busybox init ran rcS and the service is up).
+play() {
+	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" "${1:-}" >play.yaml
+	# podman 4.3 looks for a directory named like each image's last path
+	# component in the working directory to build it from: run where
+	# none is (the test's temp dir, not the repo with its stint-peer).
+	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
+		{ cat play.out; fail "podman kube play failed"; }
+	if ! wait_for 30 logs_have "$OS_CTR" 'rcS: boot'; then
+		echo "--- $OS_CTR:"; podman logs "$OS_CTR" 2>&1 | tail -n 30
+		echo "--- $PEER_CTR:"; podman logs "$PEER_CTR" 2>&1 | tail -n 30
+		fail "the OS did not boot in $POD"
+	fi
+}
+
+# down: stop the pod as the kubelet would (the image's STOPSIGNAL, then
+# SIGKILL after the grace period), then remove it; volumes stay. `podman
+# pod stop` is used for the stop because `podman kube down` (4.3.1) did not
+# let busybox init run its ::shutdown actions in our runs, while
+# `pod stop` and `pod rm -f` did.
+down() {
+	local t0 t1
+	t0=$(date +%s%N)
+	timeout 60 podman pod stop -t 30 "$POD" >/dev/null || fail "podman pod stop failed"
+	t1=$(date +%s%N)
+	echo "pod stop took $(((t1 - t0) / 1000000)) ms"
+	timeout 60 podman logs "$OS_CTR" >stop.log 2>&1
+	assert_eq "$(podman inspect "$OS_CTR" --format '{{.State.ExitCode}}')" 0 "exit code of the OS container"
+	timeout 60 podman kube down play.yaml >/dev/null || fail "podman kube down failed"
+	# busybox init needs about 3 s (TERM, 1 s, KILL); SIGKILL after the
+	# 30 s grace would take >= 30 s.
+	[ $(((t1 - t0) / 1000000)) -lt 10000 ] || fail "the pod did not stop on its STOPSIGNAL (took >= 10 s)"
+}
+
+pv_dir() { podman volume inspect stint-pod-state --format '{{.Mountpoint}}'; }
+
+# upper_has FILE: FILE (relative to the OS root) is in the upper on the PV.
+upper_has() { [ -e "$(pv_dir)/upper/$1" ]; }
+
+NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
+
+test_setup() {
+	command -v node >/dev/null || fail "node not installed"
+	timeout 600 "$TOP/tests/k8s/setup-node.sh" || fail "npm setup failed"
+	podman_setup
+	build_pod_images
+	timeout 30 podman images
+}
+
+# busybox init does not speak sd_notify: the readiness probe uses the
+# ready-path fallback (the demo service creates it). Everything else is
+# pod.yaml's peer.ini as shipped.
+BUSYBOX_ARGS='"--ready-path", "/run/demo-service.ready"'
+
+probe() { timeout 10 podman exec "$PEER_CTR" /usr/bin/stint-peer status -c /etc/stint/peer.ini; }
+
+test_chroot_pod_persists() {
+	local out
+	play "{\"peerArgs\": [$BUSYBOX_ARGS]}"
+	wait_for 10 probe || fail "readiness probe (stint-peer status) never turned ready"
+	podman logs "$OS_CTR" >os.log 2>&1
+	podman logs "$PEER_CTR" >peer.log 2>&1
+	cat os.log peer.log
+	assert_file_has_content os.log 'stint: .* peer connected'
+	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	assert_file_has_content os.log 'rcS: boot 1, container=stint'
+	assert_file_has_content peer.log 'step 6/7 switch'
+	# The boot counter went to the upper layer on the PVC's volume.
+	upper_has var/lib/demo/boots || fail "no var/lib/demo/boots in $(pv_dir)/upper"
+	assert_eq "$(cat "$(pv_dir)/upper/var/lib/demo/boots")" 1
+	# chroot mode: `podman exec` lands in the image's old root, where the
+	# counter is not; PID 1's root is the new one.
+	out=$(timeout 10 podman exec "$OS_CTR" cat /proc/1/root/var/lib/demo/boots)
+	assert_eq "$out" 1 "boots seen through /proc/1/root"
+	if timeout 10 podman exec "$OS_CTR" test -e /var/lib/demo/boots; then
+		fail "podman exec in chroot mode should land in the old root"
+	fi
+	down
+	assert_file_has_content stop.log 'rcK: clean shutdown'
+	upper_has var/lib/demo/stopped || fail "busybox init did not run ::shutdown (no clean stop)"
+	play "{\"peerArgs\": [$BUSYBOX_ARGS]}"
+	podman logs "$OS_CTR" >os2.log 2>&1
+	cat os2.log
+	assert_file_has_content os2.log 'rcS: boot 2'
+	assert_eq "$(cat "$(pv_dir)/upper/var/lib/demo/boots")" 2 "boots after the replay"
+	down
+}
+
+# The overlay's variant (k8s/overlays/pivot-drop-all), applied to the Pod.
+test_pivot_drop_all_pod() {
+	local out
+	timeout 30 podman volume rm -f stint-pod-state >/dev/null 2>&1 || true
+	play "{\"dropAll\": true, \"peerArgs\": [$BUSYBOX_ARGS, \"--mode\", \"pivot\"]}"
+	wait_for 10 probe || fail "readiness probe (stint-peer status) never turned ready"
+	podman logs "$OS_CTR" >os.log 2>&1
+	cat os.log
+	assert_file_has_content os.log 'switched root: pivoted by the peer'
+	out=$(timeout 10 podman exec "$OS_CTR" grep -E '^Cap(Eff|Bnd)' /proc/1/status)
+	echo "$out"
+	grep -q 'CapEff:.0000000000000000' <<<"$out" || fail "PID 1 has effective capabilities"
+	grep -q 'CapBnd:.0000000000000000' <<<"$out" || fail "PID 1 has a bounding set"
+	# pivot mode: `podman exec` lands in the new, persistent root.
+	out=$(timeout 10 podman exec "$OS_CTR" cat /var/lib/demo/boots)
+	assert_eq "$out" 1 "boots seen by podman exec"
+	down
+}
+
+NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
+podman_env
+run_test "setup: npm packages, a private podman store, the two images" test_setup
+run_test "podman kube play k8s/pod.yaml: handoff, boot, persistence across a replay" test_chroot_pod_persists
+run_test "podman kube play, pivot mode with capabilities drop ALL" test_pivot_drop_all_pod
