@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,14 @@ static int connect_wait(const char *path, unsigned wait_secs, int *absent)
 		s = try_connect(path);
 		if (s >= 0)
 			return s;
+		if (errno == ECONNREFUSED) {
+			struct stat st;
+
+			if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+				log_error("connect to the init's socket: %s is not a socket", path);
+				return -1;
+			}
+		}
 		if (errno != ENOENT && errno != ECONNREFUSED) {
 			log_error("connect to the init's socket %s: %s", path, strerror(errno));
 			return -1;

@@ -21,6 +21,7 @@ pod_dir() { echo "$TEST_TMP/$1"; }
 pod_create() {
 	local d
 	d=$(pod_dir "$1")
+	POD_DIR=$d
 	mkdir -p "$d"/{shared,vol,pv}
 	make_busybox_rootfs "$d/rootfs"
 	install_binary "$d/rootfs" "$STINT" /usr/bin/stint
