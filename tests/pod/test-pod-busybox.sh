@@ -14,14 +14,18 @@ IMAGE=$TEST_TMP/busybox-os
 make_busybox_os "$IMAGE"
 SOCK=$POD_SHARED_PATH/stint.sock
 
-# bb_pod NAME CAPS MODE [PV]: a pod booting the busybox OS through stint;
-# the peer builds the overlay on the PV and switches in MODE.
+# bb_pod NAME CAPS MODE [PV [PEER ARGS...]]: a pod booting the busybox OS
+# through stint; the peer builds the overlay on the PV and switches in MODE.
 bb_pod() {
 	local name=$1 caps=$2 mode=$3 pv=${4:-}
+	shift 4 2>/dev/null || shift $#
 	pod_new "$name" $pv
 	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 20
-	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 20
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 20 "$@"
 }
+
+# status: the readiness probe a pod would run in the peer container.
+status() { pod_peer_exec /usr/bin/stint-peer status -s "$SOCK"; }
 
 # booted: this boot's rcS ran (it removes the service's ready file left by
 # an earlier boot) and the service started (it creates that file again; /run
@@ -51,8 +55,10 @@ bb_stop() {
 }
 
 t_pivot() {
-	bb_pod pivot k8s pivot
+	bb_pod pivot k8s pivot "" --ready-path /run/demo-service.ready
 	bb_boot
+	# Readiness fallback for an init without sd_notify: the service's file.
+	wait_for 5 status || fail "stint-peer status not ready although the ready-path exists"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
 	assert_file_has_content "$POD_OS_LOG" '^rcS: boot 1, container=stint$'
 	# pivot: runc exec lands in the new root, the persistent one.
@@ -74,8 +80,13 @@ t_chroot() {
 }
 
 t_no_caps() {
-	bb_pod nocaps none pivot
+	bb_pod nocaps none pivot "" --notify /run/notify
 	bb_boot
+	# A notify socket, but busybox init never sends READY=1: not ready,
+	# although PID 1 runs and the root switched.
+	sleep 0.5
+	! status || fail "stint-peer status says ready without READY=1"
+	status 2>&1 | grep 'not ready' || fail "status does not say why"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
 	assert_eq "$(pod_exec grep CapEff /proc/1/status)" "CapEff:	0000000000000000"
 	bb_stop USR2
