@@ -268,7 +268,7 @@ int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *er
 {
 	struct reader r = { .p = buf, .left = len };
 	char magic[4];
-	uint32_t plen;
+	uint32_t plen = 0; /* set by get_u32 below; gcc -fsanitize cannot see it */
 	int rc;
 
 	memset(out, 0, sizeof(*out));
