@@ -57,7 +57,8 @@ static void put(struct cursor *c, const void *src, size_t n)
 		c->overflow = 1;
 		return;
 	}
-	memcpy(c->p, src, n);
+	if (n > 0) /* src may be NULL for an empty field: memcpy(p, NULL, 0) is UB */
+		memcpy(c->p, src, n);
 	c->p += n;
 	c->left -= n;
 }
