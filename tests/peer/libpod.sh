@@ -13,10 +13,26 @@
 #                                CAPS: a comma list, "default" (Docker's) or
 #                                "none"; sets POD_PID (host pid of stint)
 #   pod_wait NAME [SECS]         wait for the pod to exit; prints its status
-#   pod_kill NAME                SIGKILL it (registered with defer)
+#   pod_kill NAME                SIGKILL it (done when the test ends)
 # Paths: POD_DIR=$TEST_TMP/NAME, $POD_DIR/{rootfs,shared,vol,pv,pod.log}.
 
 pod_dir() { echo "$TEST_TMP/$1"; }
+
+# pod_defer CMD...: run CMD when the current test ends. (libtest's defer
+# registers in the run_test subshell, whose list the file's exit trap never
+# sees; this one traps that subshell's own exit.)
+_pod_cleanups=()
+pod_defer() {
+	_pod_cleanups+=("$*")
+	trap _pod_run_cleanups EXIT
+}
+_pod_run_cleanups() {
+	local i
+	for ((i = ${#_pod_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_pod_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	_pod_cleanups=()
+}
 
 pod_create() {
 	local d
@@ -100,6 +116,13 @@ pod_start() {
 	rm -f "$d/exit"
 	# The subshell records the pod's exit status for pod_wait.
 	(
+		if [ "${POD_CGROUP:-0}" = 1 ]; then
+			# Its own name=systemd cgroup, as a runtime gives each
+			# container: the cgroup namespace is rooted there.
+			local cg=/sys/fs/cgroup/systemd/stint-test-${TEST_TMP##*.}-$name
+			mkdir -p "$cg"
+			echo "$BASHPID" >"$cg/cgroup.procs"
+		fi
 		# shellcheck disable=SC2086
 		unshare $ns --fork --propagation private -- bash "$d/setup.sh" "$d" "$caps" "$@" \
 			>"$d/pod.log" 2>&1 </dev/null &
@@ -112,7 +135,8 @@ pod_start() {
 	) &
 	wait_for 5 test -e "$d/unshare.pid" || fail "pod $name: unshare did not start"
 	pid=$(cat "$d/unshare.pid")
-	defer "pod_kill $name"
+	pod_defer "pod_kill $name"
+	[ "${POD_CGROUP:-0}" = 1 ] && pod_defer "pod_cgroup_rm /sys/fs/cgroup/systemd/stint-test-${TEST_TMP##*.}-$name"
 	for i in $(seq 200); do
 		POD_PID=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
 		[ -n "$POD_PID" ] && break
@@ -141,10 +165,17 @@ pod_wait() {
 	cat "$d/exit"
 }
 
+# Remove a pod's cgroup once its last process has left it.
+pod_cgroup_rm() {
+	wait_for 3 eval "[ ! -s '$1/cgroup.procs' ]" || true
+	rmdir "$1"
+}
+
 pod_kill() {
 	local d pid
 	d=$(pod_dir "$1")
 	pid=$(cat "$d/unshare.pid" 2>/dev/null) || return 0
+	[ -e "$d/exit" ] && return 0 # gone already; its pids may be reused
 	kill -KILL "$(cat "$d/pod.pid" 2>/dev/null)" "$pid" 2>/dev/null || true
 }
 
@@ -179,6 +210,17 @@ o=/vol/out.tmp
 	echo "hostname=$(hostname)"
 	echo "notify=${NOTIFY_SOCKET:-}"
 	echo "container=${container:-}"
+	echo "run_mode=$(stat -c %a /run)"
+	echo "tmp_mode=$(stat -c %a /tmp)"
+	[ -S /run/host/notify ] && echo "notify_sock=ok"
+	echo "machine_id=$(cat /etc/machine-id 2>/dev/null)"
+	if mkdir /sys/fs/cgroup/systemd/probe.scope 2>/dev/null; then
+		rmdir /sys/fs/cgroup/systemd/probe.scope
+		echo "cgroup_write=ok"
+	else
+		echo "cgroup_write=no"
+	fi
+	echo "console=$(awk '$5=="/dev/console"{print $4}' /proc/self/mountinfo)"
 } >$o
 cat /proc/self/mountinfo >/vol/mountinfo
 echo "run" >>/persist

@@ -91,7 +91,7 @@ test_upper_without_xattrs() {
 	# (deleted image files would come back); the peer refuses.
 	mkdir -p "$TEST_TMP/ram"
 	mount -t ramfs ramfs "$TEST_TMP/ram" || skip "cannot mount ramfs"
-	defer "umount -l '$TEST_TMP/ram'"
+	pod_defer "umount -l '$TEST_TMP/ram'"
 	expect_abort u "persistent volume $TEST_TMP/ram/work cannot hold overlayfs' trusted.\\* xattrs" \
 		"$STINT_PEER" -s "$TEST_TMP/u/shared/stint.sock" prepare --state "$TEST_TMP/ram" --then exit
 }
@@ -99,7 +99,7 @@ test_upper_without_xattrs() {
 test_upper_work_on_two_filesystems() {
 	mkdir -p "$TEST_TMP/t1" "$TEST_TMP/t2"
 	mount -t tmpfs tmpfs "$TEST_TMP/t2"
-	defer "umount -l '$TEST_TMP/t2'"
+	pod_defer "umount -l '$TEST_TMP/t2'"
 	expect_abort w 'are on different filesystems' \
 		"$STINT_PEER" -s "$TEST_TMP/w/shared/stint.sock" prepare --upper "$TEST_TMP/t1/up" \
 		--work "$TEST_TMP/t2/wk" --then exit

@@ -166,8 +166,39 @@ test_no_socket_after_switch() {
 	finish_pod x
 }
 
+test_carry_options() {
+	pod_create co
+	# exclude a runtime mount, include the socket dir left out by default
+	run_pod co none pivot --exclude /etc/hostname,/dev/mqueue --include /shared
+	assert_eq "$(grep -c ' /etc/hostname ' "$POD_DIR/vol/mountinfo")" 0 "/etc/hostname excluded"
+	assert_eq "$(grep -c ' /dev/mqueue ' "$POD_DIR/vol/mountinfo")" 0 "/dev/mqueue excluded"
+	assert_eq "$(grep -c ' /shared ' "$POD_DIR/vol/mountinfo")" 1 "/shared included"
+	assert_eq "$(grep -c ' /pv ' "$POD_DIR/vol/mountinfo")" 0 "/pv still left out"
+	finish_pod co
+	# carry=list: only what include names (and below it)
+	pod_create cl
+	run_pod cl none pivot --carry list --include /proc,/vol
+	awk '{print $5}' "$POD_DIR/vol/mountinfo" | sort >targets
+	assert_eq "$(tr '\n' ' ' <targets)" "/ /proc /proc/keys /proc/timer_list /vol " "mounts with carry=list"
+	finish_pod cl
+}
+
+test_lower_path() {
+	# lower= a base image on a volume of the peer's, instead of the
+	# target's own root.
+	make_busybox_rootfs "$TEST_TMP/base"
+	echo "from the base image" >"$TEST_TMP/base/etc/base-marker"
+	pod_create lp
+	run_pod lp none pivot --lower "$TEST_TMP/base"
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /etc/base-marker)" "from the base image"
+	finish_pod lp
+}
+
 run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept" test_pivot_no_caps
 run_test "persistence across two runs of the pod" test_persistence
+run_test "carry: exclude, include, carry=list" test_carry_options
+run_test "lower= a base image path from the peer's side" test_lower_path
 run_test "chroot with CAP_SYS_CHROOT (default caps)" test_chroot_default_caps
 run_test "chroot without capabilities fails in the init" test_chroot_no_caps_fails_at_init
 run_test "static binaries" test_static_binaries
