@@ -123,6 +123,16 @@ test_bad_socket() {
 	assert_file_has_content err 'not-a-socket is not a socket'
 }
 
+test_example_ini() {
+	# examples/peer.ini is valid: with its paths moved here and no init
+	# listening, the peer gets as far as looking for the socket.
+	mkdir -p run pv
+	sed -e "s|/run/stint|$PWD/run|g" -e "s|^state = /pv|state = $PWD/pv|" "$TOP/examples/peer.ini" >ex.ini
+	"$STINT_PEER" prepare -c ex.ini --then exit 2>err || { cat err; fail "example config refused"; }
+	assert_file_has_content err 'no init listens on .*/run/stint.sock'
+}
+
+run_test "examples/peer.ini is accepted" test_example_ini
 run_test "bad peer.ini and flags: file:line: reason, exit 2" test_bad_ini
 run_test "flags override peer.ini" test_flags_override_file
 run_test "missing persistent volume: ABORT reaches the init" test_missing_pv
