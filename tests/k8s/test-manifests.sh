@@ -22,11 +22,11 @@ validate() { node "$NODE_DIR/validate.mjs" "$@"; }
 
 test_yamllint() {
 	command -v yamllint >/dev/null || fail "yamllint not installed (apt-get install yamllint)"
-	yamllint -s -c "$TOP/tests/k8s/yamllint.yaml" "$K8S"
+	yamllint -s -c "$TOP/tests/k8s/yamllint.yaml" "$K8S" "$TOP/examples"
 }
 
 test_plain_manifests() {
-	validate "$K8S/statefulset.yaml" "$K8S/pod.yaml"
+	validate "$K8S/statefulset.yaml" "$K8S/pod.yaml" "$TOP/examples/shell-flow/pod.yaml"
 }
 
 # render DIR OUT: kustomize output of DIR. Our subset renderer always; when
@@ -149,8 +149,8 @@ test_ini_files_accepted() {
 }
 
 run_test "setup: pinned npm packages of the schema validator" test_node_setup
-run_test "yamllint -s k8s/" test_yamllint
-run_test "statefulset.yaml and pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
+run_test "yamllint -s k8s/ examples/" test_yamllint
+run_test "statefulset.yaml, pod.yaml, shell-flow/pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
 run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
 run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The examples work: examples/lxc-migration builds an image with buildah from
+# an LXC container's tarball and that image boots through k8s/pod.yaml;
+# examples/shell-flow's scripts build the persistent root in a pod (podman
+# kube play) and it persists across a replay.
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/images/images.sh"
+source "$TOP/tests/k8s/lib-podman.sh"
+
+NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
+EX=$TOP/examples
+
+logs_have() { timeout 10 podman logs "$1" 2>&1 | grep -qE -- "$2"; }
+pv_dir() { podman volume inspect "$1" --format '{{.Mountpoint}}'; }
+
+# play_and_boot YAML POD: play the pod, wait for busybox init's rcS.
+play_and_boot() {
+	timeout 120 podman kube play --network none "$1" >play.out 2>&1 || { cat play.out; fail "kube play $1"; }
+	if ! wait_for 30 logs_have "$2-os" 'rcS: boot'; then
+		podman logs "$2-os" 2>&1 | tail -n 30
+		podman logs "$2-stint-peer" 2>&1 | tail -n 30
+		fail "the OS did not boot in $2"
+	fi
+}
+
+stop_and_remove() {
+	timeout 60 podman pod stop -t 30 "$2" >/dev/null || fail "pod stop $2"
+	timeout 60 podman kube down "$1" >/dev/null || fail "kube down $1"
+}
+
+test_setup() {
+	command -v node >/dev/null || fail "node not installed"
+	command -v buildah >/dev/null || fail "buildah not installed (apt-get install buildah)"
+	timeout 600 "$TOP/tests/k8s/setup-node.sh" || fail "npm setup failed"
+	podman_setup
+	build_pod_images
+}
+
+test_lxc2stint() {
+	"$EX/lxc-migration/lxc2stint.sh" "$EX/lxc-migration/sample.config" >map.txt
+	cat map.txt
+	assert_file_has_content map.txt '^lxc.init.cmd +/sbin/init$'
+	assert_file_has_content map.txt '^    -> build-image.sh --init "/sbin/init"'
+	assert_file_has_content map.txt '^    -> build-image.sh --stop-signal SIGRTMIN\+3'
+	assert_file_has_content map.txt 'volumeMount at /var/www'
+	# Exactly the one made-up key is left for a human.
+	[ "$(sed -n '/^not mapped/,$p' map.txt | grep -c '^    lxc')" = 1 ] || fail "unexpected unmapped keys"
+	assert_file_has_content map.txt '^    lxc.custom.thing = 1'
+}
+
+# An LXC-style tarball (rootfs/ + config) of the busybox OS, built into an
+# image by build-image.sh (buildah, the test's private store), run by podman.
+test_lxc_image_builds_and_boots() {
+	local out
+	mkdir -p lxc
+	make_busybox_os lxc/rootfs
+	echo "lxc.uts.name = demo" >lxc/config
+	tar -C lxc --numeric-owner -cJf lxc.tar.xz .
+	"$EX/lxc-migration/build-image.sh" -t localhost/stint-os:latest --stint "$STINT_STATIC" \
+		--init /sbin/init --stop-signal SIGUSR2 lxc.tar.xz || fail "build-image.sh failed"
+	out=$(podman image inspect localhost/stint-os:latest \
+		--format '{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.StopSignal}}')
+	echo "$out"
+	assert_eq "$out" '["/usr/sbin/stint"] ["/sbin/init"] SIGUSR2'
+	# The image's stint.ini serves a socket (it waits for a peer); with an
+	# empty config instead there is no handoff and stint just runs the
+	# command, like tini: the arguments after the image are stint's.
+	out=$(timeout 30 podman run --rm --network none localhost/stint-os:latest \
+		--config /dev/null -- /bin/echo from-the-image 2>/dev/null)
+	assert_eq "$out" from-the-image
+	# And as the OS image of k8s/pod.yaml it boots through the handoff.
+	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" '{"peerArgs": ["--ready-path", "/run/demo-service.ready"]}' >play.yaml
+	play_and_boot play.yaml stint-pod
+	podman logs stint-pod-os >os.log 2>&1
+	podman logs stint-pod-stint-peer >peer.log 2>&1
+	cat os.log peer.log
+	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	[ -e "$(pv_dir stint-pod-state)/upper/var/lib/demo/boots" ] || fail "boot counter not on the PV"
+	stop_and_remove play.yaml stint-pod
+}
+
+# The ConfigMap the README tells users to create with kubectl, made here
+# with the same content.
+scripts_configmap() {
+	local f
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shell-flow\ndata:\n'
+	for f in setup.sh peer.sh; do
+		printf '  %s: |\n' "$f"
+		sed 's/^/    /; s/^    $//' "$EX/shell-flow/$f"
+	done
+}
+
+test_shell_flow_pod() {
+	timeout 60 podman rmi -f localhost/stint-os:latest >/dev/null 2>&1
+	build_pod_images
+	{ scripts_configmap; echo "---"; node "$NODE_DIR/podman-pod.mjs" "$EX/shell-flow/pod.yaml"; } >flow.yaml
+	play_and_boot flow.yaml shell-flow
+	podman logs shell-flow-os >os.log 2>&1
+	podman logs shell-flow-stint-peer >peer.log 2>&1
+	cat os.log peer.log
+	assert_file_has_content peer.log 'setup.sh: overlay mounted at /.stint/root'
+	assert_file_has_content peer.log 'ready: the init acknowledged'
+	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	assert_file_has_content os.log 'rcS: boot 1'
+	# /proc came along with its masks: podman masks /proc/keys (/proc/kcore
+	# only where the kernel has it; this one does not).
+	timeout 10 podman exec shell-flow-os sh -c 'grep -q " /proc/keys " /proc/1/mountinfo' ||
+		fail "/proc/keys is not masked in the new root"
+	[ "$(cat "$(pv_dir shell-flow-state)/upper/var/lib/demo/boots")" = 1 ] || fail "boot counter not on the PV"
+	stop_and_remove flow.yaml shell-flow
+	play_and_boot flow.yaml shell-flow
+	podman logs shell-flow-os >os2.log 2>&1
+	assert_file_has_content os2.log 'rcS: boot 2'
+	stop_and_remove flow.yaml shell-flow
+}
+
+podman_env
+run_test "setup: npm packages, a private podman store, the two images" test_setup
+run_test "lxc2stint.sh maps every key of an LXC config" test_lxc2stint
+run_test "lxc-migration: buildah image from an LXC tarball runs and boots in k8s/pod.yaml" test_lxc_image_builds_and_boots
+run_test "shell-flow: setup.sh under stint-peer exec boots the pod, persists across a replay" test_shell_flow_pod
