@@ -49,7 +49,11 @@ TEST_ENV = STINT=$(abspath $(O))/stint STINT_PEER=$(abspath $(O))/stint-peer \
 
 TESTS ?=
 
-check: all static unit-tests
+# With SANITIZE=1 build the binaries but not `all`: that would point the
+# ./stint and ./stint-peer links (what tests run by hand use) at build/asan.
+CHECK_BUILD = $(if $(SANITIZE),$(BINS) $(if $(wildcard man/*.scd),man),all)
+
+check: $(CHECK_BUILD) static unit-tests
 	@echo "check: $(if $(SANITIZE),ASan+UBSan build $(O),dev build $(O)), static $(STATIC_O)"
 	@start=$$(date +%s); \
 	env $(TEST_ENV) tests/run.sh $(TESTS); rc=$$?; \

@@ -22,14 +22,19 @@ static: static-deps
 		CFLAGS="$(STATIC_CFLAGS) $(CFLAGS)" \
 		CPPFLAGS="-isystem $(STATIC_DEPS)/include $(CPPFLAGS)" \
 		LDFLAGS="$(STATIC_LDFLAGS) -L$(STATIC_DEPS)/lib $(LDFLAGS)" \
-		LIBS="-linih -lcap" $(STATIC_BINS)
+		LIBS="-linih -lcap" static-bins
 	@for b in $(STATIC_BINS); do \
 		file -L $$b | grep -q 'statically linked' || { echo "$$b is not statically linked" >&2; exit 1; }; \
 		echo "static: $$b $$(stat -c %s $$b) bytes"; \
 	done
 
+# Run in the sub-make (O=build/static): a phony name, so that an up-to-date
+# build prints nothing.
+static-bins: $(STATIC_BINS)
+	@:
+
 # Idempotent and fast (a stamp check) once built.
 static-deps:
 	@tools/static-deps.sh $(STATIC_DEPS)
 
-.PHONY: static static-deps
+.PHONY: static static-deps static-bins
