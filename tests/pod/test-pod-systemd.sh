@@ -152,8 +152,51 @@ t_runc_default_caps() {
 	sd_halt
 }
 
-run_test "Debian image with systemd (debootstrap, cached)" t_image
+# No cgroup namespace, as containerd runs containers on cgroup v1: runc
+# still mounts only the container's own name=systemd sub-tree, and the
+# peer's --cgroup rw is enough.
+t_no_cgroupns() {
+	SD_EXEC=(pod_exec)
+	POD_CGROUPNS=0 sd_pod systemd-hostcgns k8s pivot "$TEST_TMP/pv-hostcgns"
+	sd_boot
+	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	in_os cat /proc/1/cgroup | grep -q "name=systemd:/stint-pods/$POD_OS_ID" ||
+		fail "PID 1 is not in the host's cgroup namespace"
+	sd_halt
+}
+
+# No capabilities at all: systemd boots but never finishes (documented in
+# docs/os-boot.md): dbus-daemon cannot drop its capabilities nor raise its
+# fd limit and fails; logind keeps waiting for the bus. The readiness probe
+# must say "not ready" all along: nothing sent READY=1.
+t_no_caps() {
+	local out rc=0 state
+	SD_EXEC=(pod_exec)
+	sd_pod systemd-nocaps none pivot "$TEST_TMP/pv-nocaps"
+	pod_start
+	wait_for 15 eval 'pod_exec systemctl is-failed --quiet dbus.service' || {
+		pod_logs
+		fail "dbus.service did not fail without capabilities"
+	}
+	sleep 3
+	state=$(pod_exec systemctl is-system-running 2>&1) || true
+	echo "is-system-running without capabilities: $state"
+	assert_eq "$state" starting "systemctl is-system-running"
+	out=$(pod_peer_exec /usr/bin/stint-peer status -s "$SOCK" 2>&1) || rc=$?
+	echo "stint-peer status: exit $rc: $out"
+	assert_eq "$rc" 1 "stint-peer status without READY=1"
+	pod_exec journalctl -b -u dbus.service --no-pager -o cat >"$TEST_TMP/dbus.log" || true
+	cat "$TEST_TMP/dbus.log"
+	assert_file_has_content "$TEST_TMP/dbus.log" 'Failed to drop capabilities|Failed to set fd limit'
+	pod_exec systemctl list-jobs --no-pager | grep -E 'systemd-logind.service +start +running' ||
+		fail "logind is not the job holding the boot"
+	sd_halt
+}
+
+run_test "Debian image with systemd (debootstrap once, then from ./cache)" t_image
 run_test "systemd boots through stint from the PV: running, READY=1, halts on signal 37" t_first_boot
 run_test "second boot keeps a file, a dpkg-installed package, a config and the machine-id" t_second_boot
 run_test "systemd in chroot mode" t_chroot
 run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
+run_test "systemd without a cgroup namespace (containerd on cgroup v1)" t_no_cgroupns
+run_test "systemd without any capability never finishes booting; status stays not ready (documented)" t_no_caps
