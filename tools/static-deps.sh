@@ -2,7 +2,8 @@
 # Build the libraries the static musl binaries link: libcap and inih.
 #
 #   tools/static-deps.sh [DEST]        build into DEST (default build/deps/musl)
-#   tools/static-deps.sh apt-src       only add the deb-src entry (root; CI)
+#   tools/static-deps.sh apt-src       only add the deb-src entry (root; CI),
+#                                      leaving `apt-get update` to the caller
 #
 # Why not Debian's own static libraries?
 # - libcap-dev's libcap.a is compiled against glibc with _FORTIFY_SOURCE: it
@@ -31,7 +32,8 @@ die() {
 }
 
 # Add a deb-src stanza for the mirror the machine already uses, in a file of
-# our own (so that re-running changes nothing), then refresh the indexes.
+# our own (so that re-running changes nothing), then refresh the indexes
+# (unless $1 is "no-update").
 ensure_deb_src() {
 	if grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ ||
 		grep -qs '^deb-src ' /etc/apt/sources.list; then
@@ -48,7 +50,7 @@ ensure_deb_src() {
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
-	apt-get update -q >&2
+	[ "${1:-}" = no-update ] || apt-get update -q >&2
 }
 
 # Download libcap2's source package once into $cache (apt checks it against
@@ -107,7 +109,7 @@ link_kernel_headers() {
 main() {
 	local dest=${1:-$top/build/deps/musl} dsc stamp want
 	if [ "${1:-}" = apt-src ]; then
-		ensure_deb_src
+		ensure_deb_src no-update
 		return
 	fi
 	command -v musl-gcc >/dev/null || die "musl-gcc missing: apt-get install musl-tools"
