@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The man pages match the programs: they build with scdoc, every long option
+# each program's --help prints is documented in its page, every stint.ini key
+# is in stint.ini(5), and the pages name the same exit codes as --help.
+source "$(dirname "$0")/../lib/libtest.sh"
+
+MAN=$TOP/man
+
+# long_options PROGRAM [SUBCOMMAND]: the --options its help text lists,
+# and the prepare keys (each also an option) stint-peer lists after "keys:".
+long_options() {
+	"$@" --help 2>&1 | awk '
+		/keys:/ { k = 1; sub(/.*keys:/, "") }
+		/^  [a-z]/ { k = 0 }
+		k { for (i = 1; i <= NF; i++) print "--" $i }
+		{ print }' | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u
+}
+
+test_pages_build() {
+	command -v scdoc >/dev/null || fail "scdoc not installed (apt-get install scdoc)"
+	local p
+	for p in stint.8 stint-peer.8 stint.ini.5; do
+		assert_exists "$MAN/$p.scd"
+		scdoc <"$MAN/$p.scd" >"$TEST_TMP/$p" || fail "scdoc rejects $p.scd"
+		[ -s "$TEST_TMP/$p" ] || fail "$p is empty"
+		# Rendered by man(1) without warnings about the roff scdoc wrote.
+		if command -v man >/dev/null; then
+			MANWIDTH=80 man -l "$TEST_TMP/$p" >/dev/null 2>"$TEST_TMP/$p.err" || fail "man cannot render $p"
+			[ ! -s "$TEST_TMP/$p.err" ] || { cat "$TEST_TMP/$p.err"; fail "man warns about $p"; }
+		fi
+	done
+}
+
+# options_documented PAGE PROGRAM [SUBCOMMAND...]: every long option of the
+# help appears as *--option* in the page.
+options_documented() {
+	local page=$1 opt missing=()
+	shift
+	local opts
+	opts=$(long_options "$@")
+	[ -n "$opts" ] || fail "$* --help lists no long option"
+	for opt in $opts; do
+		grep -qE -- "\*[^*]*$opt([^a-z0-9-]|$)" "$MAN/$page" || missing+=("$opt")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "$page lacks: ${missing[*]}"
+}
+
+test_stint_options() {
+	options_documented stint.8.scd "$STINT"
+}
+
+test_peer_options() {
+	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
+	local sub
+	options_documented stint-peer.8.scd "$STINT_PEER"
+	for sub in exec ready abort prepare status; do
+		"$STINT_PEER" "$sub" --help >/dev/null 2>&1 || continue
+		options_documented stint-peer.8.scd "$STINT_PEER" "$sub"
+	done
+}
+
+# Every key stint accepts in its [stint] section is described in stint.ini(5),
+# and every key the page describes is accepted: feed each to a real stint.
+test_ini_keys() {
+	local keys key missing=()
+	keys=$(long_options "$STINT" | sed 's/^--//' | grep -vxE 'config|help|version|verbose|quiet')
+	for key in $keys log-level command; do
+		grep -qE "^\*$key\*" "$MAN/stint.ini.5.scd" || missing+=("$key")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "stint.ini.5.scd lacks keys: ${missing[*]}"
+	# The page's keys, each tried in a file: unknown ones would exit 2.
+	local rc n=0
+	for key in $(grep -oE '^\*[a-z-]+\* = ' "$MAN/stint.ini.5.scd" | tr -d '*= '); do
+		n=$((n + 1))
+		printf '[stint]\n%s = %s\n' "$key" "$(sample_value "$key")" >"$TEST_TMP/k.ini"
+		# A socket makes stint wait for a peer: a short timeout ends that
+		# run (exit 3). ready-file needs a socket.
+		case $key in
+		socket) echo "timeout = 0.1" >>"$TEST_TMP/k.ini" ;;
+		ready-file) printf 'socket = %s/k.sock\ntimeout = 0.1\n' "$TEST_TMP" >>"$TEST_TMP/k.ini" ;;
+		esac
+		rc=0
+		timeout 5 "$STINT" -c "$TEST_TMP/k.ini" -- true >"$TEST_TMP/k.out" 2>&1 || rc=$?
+		[ $rc -ne 2 ] && [ $rc -ne 124 ] ||
+			{ cat "$TEST_TMP/k.ini" "$TEST_TMP/k.out"; fail "stint rejects documented key '$key' (exit $rc)"; }
+	done
+	[ $n -ge 15 ] || fail "only $n keys found in stint.ini.5.scd"
+	# And a key stint does not know is refused the same way (the check bites).
+	printf '[stint]\nno-such-key = 1\n' >"$TEST_TMP/k.ini"
+	rc=0
+	"$STINT" -c "$TEST_TMP/k.ini" -- true >/dev/null 2>&1 || rc=$?
+	assert_eq "$rc" 2 "exit status for an unknown key"
+}
+
+sample_value() {
+	case $1 in
+	socket) echo "$TEST_TMP/s.sock" ;;
+	notify-socket) echo /run/host/notify ;;
+	ready-file) echo "$TEST_TMP/ready" ;;
+	root) echo / ;;
+	allow-uid) echo 0 ;;
+	timeout | grace) echo 1 ;;
+	on-failure) echo exit ;;
+	supervise | forward-group) echo no ;;
+	rewrite) echo TERM:RTMIN+3 ;;
+	drop-caps) echo cap_sys_boot ;;
+	container) echo stint ;;
+	log-level) echo quiet ;;
+	command) echo true ;;
+	*) echo x ;;
+	esac
+}
+
+test_exit_codes() {
+	local code
+	for code in 1 2 3 126 127; do
+		grep -qE "^\*$code\*" "$MAN/stint.8.scd" || fail "stint.8 does not document exit status $code"
+	done
+}
+
+run_test "man pages build with scdoc and render" test_pages_build
+run_test "stint(8) documents every stint --help option" test_stint_options
+run_test "stint-peer(8) documents every stint-peer --help option" test_peer_options
+run_test "stint.ini(5) documents exactly the keys stint accepts" test_ini_keys
+run_test "stint(8) documents the exit codes" test_exit_codes
