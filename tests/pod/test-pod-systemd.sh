@@ -137,7 +137,17 @@ t_chroot() {
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: chroot into /.stint/root'
 	! pod_exec test -e /run/systemd/private || fail "runc exec landed in the new root"
-	sd_halt
+	# SIGTERM (what Kubernetes sends) only makes systemd re-execute itself.
+	pod_kill TERM
+	sleep 2
+	_pod_running "$POD_OS_ID" || fail "systemd stopped on SIGTERM"
+	assert_eq "$(pod_exec chroot /.stint/root systemctl is-system-running --wait)" running "after SIGTERM"
+	# A preStop-style exec sending SIGRTMIN+3 to PID 1 halts it.
+	local t0=$(date +%s%N)
+	pod_exec /bin/bash -c 'kill -s SIGRTMIN+3 1'
+	pod_wait_os 10 || fail "systemd still runs 10 s after an exec'd kill -RTMIN+3 1"
+	echo "halted by an exec'd kill in $((($(date +%s%N) - t0) / 1000000)) ms, exit status $POD_OS_RC"
+	assert_eq "$POD_OS_RC" 0 "exit status"
 }
 
 # runc's own default caps (AUDIT_WRITE KILL NET_BIND_SERVICE): systemd ends
@@ -196,7 +206,7 @@ t_no_caps() {
 run_test "Debian image with systemd (debootstrap once, then from ./cache)" t_image
 run_test "systemd boots through stint from the PV: running, READY=1, halts on signal 37" t_first_boot
 run_test "second boot keeps a file, a dpkg-installed package, a config and the machine-id" t_second_boot
-run_test "systemd in chroot mode" t_chroot
+run_test "systemd in chroot mode; SIGTERM only re-executes it; an exec'd kill -RTMIN+3 1 halts it" t_chroot
 run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
 run_test "systemd without a cgroup namespace (containerd on cgroup v1)" t_no_cgroupns
 run_test "systemd without any capability never finishes booting; status stays not ready (documented)" t_no_caps
