@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests; no network): `make bench` builds what it needs and
+# runs this. Prints three small tables:
+#  1. start-up: exec of INIT -- true until it has exited, for the static
+#     stint (supervise and exec modes) against tini, dumb-init and catatonit
+#     (Debian packages; missing ones are left out);
+#  2. handoff: stint serving a socket, `stint-peer exec -- stint-peer ready
+#     --root /` connecting, receiving the fds, sending READY, getting ACK;
+#  3. binary sizes.
+# BENCH_N runs per line (default 300; the handoff does BENCH_N/3).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build/bench
+st=$out/spawntime
+stint=$top/build/static/stint
+peer=$top/build/static/stint-peer
+n=${BENCH_N:-300}
+
+for f in "$st" "$out/true" "$stint"; do
+	[ -x "$f" ] || { echo "bench: $f missing: run 'make bench'" >&2; exit 1; }
+done
+true_bin=$out/true # a static musl `true`, so no dynamic loading in any line
+
+# The table's "µs" columns are medians etc. of whole runs in microseconds.
+us() { awk -v v="$1" 'BEGIN { printf "%8.0f", v }'; }
+
+echo "== start-up: exec of INIT ... $true_bin until exit, $n runs, microseconds"
+printf '%-34s %8s %8s %8s\n' "init" median min p90
+base=
+line() {
+	local name=$1 r
+	shift
+	r=$("$st" run "$n" "$@") || { printf '%-34s %s\n' "$name" "FAILED"; return; }
+	set -- $r
+	[ -n "$base" ] || base=$1
+	printf '%-34s %s %s %s   (+%s over true alone)\n' "$name" "$(us "$1")" "$(us "$2")" "$(us "$3")" \
+		"$(($1 - base))"
+}
+line "true alone (baseline)" "$true_bin"
+line "stint --supervise (static musl)" "$stint" -q --supervise -- "$true_bin"
+line "stint, exec mode (static musl)" "$stint" -q -- "$true_bin"
+for b in tini-static tini; do
+	command -v $b >/dev/null && line "$b -s" "$(command -v $b)" -s -- "$true_bin"
+done
+command -v dumb-init >/dev/null && line "dumb-init" "$(command -v dumb-init)" "$true_bin"
+command -v catatonit >/dev/null && line "catatonit" "$(command -v catatonit)" -- "$true_bin"
+
+echo
+if [ -x "$peer" ] && [ "$(id -u)" = 0 ]; then
+	hn=$(((n + 2) / 3))
+	tmp=$(mktemp -d /tmp/stint-bench.XXXXXX)
+	trap 'rm -rf "$tmp"' EXIT
+	echo "== handoff: stint -s SOCK --root / -- true  +  stint-peer exec -- stint-peer ready --root /, $hn runs"
+	r=$("$st" handoff "$hn" "$tmp/sock" "$stint" -q -s "$tmp/sock" --root / -- "$true_bin" --- \
+		"$peer" -q -s "$tmp/sock" exec -- "$peer" -q ready --root /)
+	set -- $r
+	printf '%-58s %8s %8s\n' "" median min
+	printf '%-58s %s %s\n' "peer: connect, HELLO+fds, exec, READY, ACK (µs)" "$(us "$1")" "$(us "$2")"
+	printf '%-58s %s %s\n' "until stint has switched, exec'd true and exited (µs)" "$(us "$3")" "$(us "$4")"
+else
+	echo "== handoff: skipped (needs root and build/static/stint-peer)"
+fi
+
+echo
+echo "== sizes (bytes)"
+printf '%-28s %9s %8s %7s %7s  %s\n' binary file text data bss linkage
+size_line() {
+	local name=$1 f=$2
+	[ -e "$f" ] || return 0
+	# shellcheck disable=SC2046
+	set -- $(size "$f" | awk 'NR == 2 {print $1, $2, $3}')
+	printf '%-28s %9s %8s %7s %7s  %s\n' "$name" "$(stat -L -c %s "$f")" "$1" "$2" "$3" \
+		"$(file -L "$f" | grep -q 'statically linked' && echo static || echo dynamic)"
+}
+size_line "stint (static musl)" "$stint"
+size_line "stint-peer (static musl)" "$peer"
+size_line "tini-static" /usr/bin/tini-static
+size_line "tini" /usr/bin/tini
+size_line "catatonit" /usr/bin/catatonit
+size_line "dumb-init" /usr/bin/dumb-init
