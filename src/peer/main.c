@@ -49,6 +49,8 @@ static void build_prepare_opts(void)
 		prepare_opts[i] = (struct option){ names[i], required_argument, NULL, 1000 + (int)i };
 	prepare_opts[i++] = (struct option){ "config", required_argument, NULL, 'c' };
 	prepare_opts[i++] = (struct option){ "help", no_argument, NULL, 'h' };
+	prepare_opts[i++] = (struct option){ "verbose", no_argument, NULL, 'v' };
+	prepare_opts[i++] = (struct option){ "quiet", no_argument, NULL, 'q' };
 	prepare_opts[i] = (struct option){ NULL, 0, NULL, 0 };
 }
 
@@ -64,7 +66,7 @@ static int prepare_main(int argc, char **argv, const char *socket, int verbosity
 	/* Pass 1: find the config file, so that flags override it. */
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:h", prepare_opts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hvq", prepare_opts, &idx)) != -1) {
 		if (opt == 'c')
 			file = optarg;
 		if (opt == 'h') {
@@ -83,11 +85,13 @@ static int prepare_main(int argc, char **argv, const char *socket, int verbosity
 		goto bad;
 	optind = 0;
 	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+c:h", prepare_opts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:hvq", prepare_opts, &idx)) != -1) {
 		if (opt == '?') {
 			log_error("prepare: bad option (try --help)");
 			goto out;
 		}
+		if (opt == 'v' || opt == 'q')
+			verbosity = opt == 'v' ? 1 : -1;
 		if (opt >= 1000 &&
 		    peer_config_set(&c, prepare_opts[opt - 1000].name, optarg, PEER_LVL_FLAG, err, sizeof(err)) < 0)
 			goto bad;

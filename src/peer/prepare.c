@@ -169,13 +169,21 @@ int prepare_once(struct peer_run *run)
 	int rc, result, rootfd = -1;
 
 	fail_clear();
+	/* Even an O_PATH fd pins the last overlay, and with it overlayfs'
+	 * in-use lock on upper and work: a new overlay on them would fail
+	 * with EBUSY. */
+	if (run->rootfd >= 0)
+		close(run->rootfd);
+	run->rootfd = -1;
 	rc = handoff_connect(&h, c->socket, c->wait_socket);
+	/* Remember the socket even when nobody listens there (a dead init's
+	 * leftover), so that the wait loop only retries for a new one. */
+	run->sock_ino = stat(c->socket, &st) == 0 ? st.st_ino : 0;
+	run->sock_gone = 0;
 	if (rc == HANDOFF_NO_SOCKET)
 		return PREPARE_NO_SOCKET;
 	if (rc != HANDOFF_OK)
 		return PREPARE_FAILED;
-	run->sock_ino = stat(c->socket, &st) == 0 ? st.st_ino : 0;
-	run->sock_gone = 0;
 	j.root = c->root ? c->root : h.root;
 	log_info("connected to the init (pid %u in its namespace); new root %s, mode %s", h.pid, j.root,
 		 c->mode == PEER_MODE_PIVOT ? "pivot" : "chroot");
@@ -203,8 +211,6 @@ int prepare_once(struct peer_run *run)
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
 	set_state(run, c->notify || c->ready_path ? "booting" : "switched", !(c->notify || c->ready_path), NULL);
-	if (run->rootfd >= 0)
-		close(run->rootfd);
 	run->rootfd = rootfd;
 	job_close(&j);
 	handoff_close(&h);

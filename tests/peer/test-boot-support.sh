@@ -130,9 +130,30 @@ test_console() {
 	stop_peer
 }
 
+test_container_restart() {
+	# --then wait: when the OS container restarts (same pod, same PV), its
+	# new init serves the socket again and the same peer prepares again.
+	start_waiting_peer w none --ready-path /booted
+	touch "$POD_DIR/vol/stop"
+	assert_eq "$(pod_wait w)" 0
+	pod_probe w
+	pod_start w none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	wait_for 10 test -e "$POD_DIR/vol/out" || { cat "$POD_DIR/peer.log" "$POD_DIR/pod.log"; ls -la "$POD_DIR/shared"; fail "no second run"; }
+	cat "$POD_DIR/peer.log"
+	assert_file_has_content "$POD_DIR/peer.log" 'a new init serves .*preparing again'
+	assert_eq "$(probe_value persist)" "run " "the second run sees the first one's file"
+	status >/dev/null && fail "ready before /booted in the second run"
+	timeout 5 nsenter -t "$POD_PID" -m -- /bin/touch /booted
+	wait_for 5 status >/dev/null || fail "second run never ready: $(status)"
+	touch "$POD_DIR/vol/stop"
+	assert_eq "$(pod_wait w)" 0
+	stop_peer
+}
+
 run_test "notify socket in the new root, status follows READY=1/STOPPING=1, tmpfs /run /tmp" test_notify_and_status
 run_test "ready-path fallback for inits without sd_notify" test_ready_path_fallback
 run_test "without notify: ready once switched" test_switch_is_ready_without_notify
 run_test "cgroup=rw: the name=systemd sub-tree writable without capabilities" test_cgroup_rw
 run_test "machine-id=generate: written to the upper once, kept after" test_machine_id
 run_test "console bound at /dev/console" test_console
+run_test "then=wait: the OS container restarts, the peer prepares again" test_container_restart
