@@ -182,6 +182,18 @@ test_without_grace_orphans_are_not_waited_for() {
 	assert_not_exists "$TEST_TMP/polite"
 }
 
+test_kernel_rtmin_is_forwarded_not_fatal() {
+	# Signal 34 is the kernel's first real-time signal; musl's sigfillset()
+	# leaves it out, so a static stint must block it explicitly.
+	local bin rc
+	for bin in "$STINT" "$STINT_STATIC"; do
+		[ -x "$bin" ] || fail "$bin not built (make static)"
+		rc=0
+		"$bin" -q --supervise -- sh -c 'trap "exit 9" 34; kill -34 $PPID; sleep 2 & wait' || rc=$?
+		assert_eq "$rc" 9 "$bin"
+	done
+}
+
 for t in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
 	run_test "${t#test_}" "$t"
 	rm -f "$TEST_TMP"/s.* "$TEST_TMP"/g.* "$TEST_TMP"/ready "$TEST_TMP"/polite "$TEST_TMP"/stubborn
