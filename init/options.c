@@ -79,16 +79,6 @@ static const char *const env_keys[][2] = {
 	{ "STINT_ON_FAILURE", "on-failure" }, { "STINT_LOG_LEVEL", "log-level" },
 };
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static int set_string(char **dst, const char *value)
 {
@@ -143,13 +133,13 @@ static int parse_uid_list(struct config *cfg, const char *list, char *err, size_
 		errno = 0;
 		v = strtoul(tok, &end, 10);
 		if (errno || end == tok || *end || !isdigit((unsigned char)tok[0]) || v >= UINT32_MAX)
-			return errf(err, errlen, "allow-uid: '%s' is not a numeric uid", tok);
+			return errorf(err, errlen, "allow-uid: '%s' is not a numeric uid", tok);
 		if (n == STINT_MAX_UIDS)
-			return errf(err, errlen, "allow-uid: more than %d uids", STINT_MAX_UIDS);
+			return errorf(err, errlen, "allow-uid: more than %d uids", STINT_MAX_UIDS);
 		cfg->allow_uid[n++] = (uid_t)v;
 	}
 	if (n == 0)
-		return errf(err, errlen, "allow-uid: empty uid list");
+		return errorf(err, errlen, "allow-uid: empty uid list");
 	cfg->n_allow_uid = n;
 	return 0;
 }
@@ -170,18 +160,18 @@ static int parse_rewrite(struct config *cfg, const char *spec, enum config_sourc
 		int from, to;
 
 		if (!colon)
-			return errf(err, errlen, "rewrite: '%s' is not FROM:TO", tok);
+			return errorf(err, errlen, "rewrite: '%s' is not FROM:TO", tok);
 		*colon = '\0';
 		from = signal_parse(tok);
 		to = signal_parse(colon + 1);
 		if (from < 0)
-			return errf(err, errlen, "rewrite: '%s' is not a signal", tok);
+			return errorf(err, errlen, "rewrite: '%s' is not a signal", tok);
 		if (to < 0)
-			return errf(err, errlen, "rewrite: '%s' is not a signal", colon + 1);
+			return errorf(err, errlen, "rewrite: '%s' is not a signal", colon + 1);
 		if (from == SIGCHLD || from == SIGKILL || from == SIGSTOP)
-			return errf(err, errlen, "rewrite: signal %s cannot be rewritten", tok);
+			return errorf(err, errlen, "rewrite: signal %s cannot be rewritten", tok);
 		if (cfg->n_rewrite == STINT_MAX_REWRITES)
-			return errf(err, errlen, "rewrite: more than %d rewrites", STINT_MAX_REWRITES);
+			return errorf(err, errlen, "rewrite: more than %d rewrites", STINT_MAX_REWRITES);
 		cfg->rewrite[cfg->n_rewrite++] = (struct rewrite){ from, to };
 	}
 	return 0;
@@ -227,11 +217,11 @@ static int parse_log_level(const char *s)
 static int check_path(const char *key, const char *value, bool absolute, char *err, size_t errlen)
 {
 	if (!*value)
-		return errf(err, errlen, "%s: empty path", key);
+		return errorf(err, errlen, "%s: empty path", key);
 	if (absolute && value[0] != '/')
-		return errf(err, errlen, "%s: '%s' is not an absolute path", key, value);
+		return errorf(err, errlen, "%s: '%s' is not an absolute path", key, value);
 	if (strlen(value) > STINT_PATH_MAX)
-		return errf(err, errlen, "%s: path longer than %d bytes", key, STINT_PATH_MAX);
+		return errorf(err, errlen, "%s: path longer than %d bytes", key, STINT_PATH_MAX);
 	return 0;
 }
 
@@ -240,7 +230,7 @@ int config_set(struct config *cfg, const char *key, const char *value, enum conf
 {
 	if (strcmp(key, "socket") == 0) {
 		if (strlen(value) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return errf(err, errlen, "socket: '%s' is longer than a unix socket path may be (%zu bytes)",
+			return errorf(err, errlen, "socket: '%s' is longer than a unix socket path may be (%zu bytes)",
 				    value, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 		return check_path(key, value, false, err, errlen) ?: set_string(&cfg->socket, value);
 	}
@@ -253,19 +243,19 @@ int config_set(struct config *cfg, const char *key, const char *value, enum conf
 	if (strcmp(key, "timeout") == 0 || strcmp(key, "grace") == 0) {
 		long *dst = key[0] == 't' ? &cfg->timeout_ms : &cfg->grace_ms;
 		if (parse_seconds(value, dst))
-			return errf(err, errlen, "%s: '%s' is not a number of seconds", key, value);
+			return errorf(err, errlen, "%s: '%s' is not a number of seconds", key, value);
 		return 0;
 	}
 	if (strcmp(key, "on-failure") == 0) {
 		if (strcmp(value, "exit") && strcmp(value, "boot"))
-			return errf(err, errlen, "on-failure: '%s' is neither exit nor boot", value);
+			return errorf(err, errlen, "on-failure: '%s' is neither exit nor boot", value);
 		cfg->on_failure_boot = value[0] == 'b';
 		return 0;
 	}
 	if (strcmp(key, "supervise") == 0 || strcmp(key, "forward-group") == 0) {
 		bool *dst = key[0] == 's' ? &cfg->supervise : &cfg->forward_group;
 		if (parse_bool(value, dst))
-			return errf(err, errlen, "%s: '%s' is not a boolean (yes/no)", key, value);
+			return errorf(err, errlen, "%s: '%s' is not a boolean (yes/no)", key, value);
 		return 0;
 	}
 	if (strcmp(key, "rewrite") == 0)
@@ -282,17 +272,17 @@ int config_set(struct config *cfg, const char *key, const char *value, enum conf
 	if (strcmp(key, "log-level") == 0) {
 		int level = parse_log_level(value);
 		if (level < 0)
-			return errf(err, errlen, "log-level: '%s' is not quiet, info or debug", value);
+			return errorf(err, errlen, "log-level: '%s' is not quiet, info or debug", value);
 		cfg->log_level = level;
 		return 0;
 	}
 	if (strcmp(key, "command") == 0 && source == SRC_FILE) {
 		cfg->file_command = split_words(value);
 		if (!cfg->file_command[0])
-			return errf(err, errlen, "command: empty");
+			return errorf(err, errlen, "command: empty");
 		return 0;
 	}
-	return errf(err, errlen, "unknown key '%s'", key);
+	return errorf(err, errlen, "unknown key '%s'", key);
 }
 
 struct ini_ctx {

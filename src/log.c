@@ -103,3 +103,13 @@ void die_errno(int code, const char *fmt, ...)
 	log_error("%s: %s", msg, strerror(saved));
 	exit(code);
 }
+
+int errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}

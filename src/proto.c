@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stint/log.h"
 #include "stint/proto.h"
 #include "stint/util.h"
 
@@ -188,17 +189,6 @@ static int get_u32(struct reader *r, uint32_t *v)
 	return get(r, v, sizeof(*v));
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Copy a string field, refusing NUL bytes inside it. */
 static int get_string(struct reader *r, char *dst, uint32_t n)
@@ -217,17 +207,17 @@ static int decode_hello(struct reader *r, struct stint_hello *h, char *err, size
 	uint32_t rlen;
 
 	if (get_u32(r, &h->pid) || get_u32(r, &h->nfds) || get_u32(r, &rlen))
-		return fail(err, errlen, "HELLO: payload too short");
+		return errorf(err, errlen, "HELLO: payload too short");
 	if (h->nfds == 0 || h->nfds > STINT_MAX_FDS)
-		return fail(err, errlen, "HELLO: fd count %u outside 1..%d", h->nfds, STINT_MAX_FDS);
+		return errorf(err, errlen, "HELLO: fd count %u outside 1..%d", h->nfds, STINT_MAX_FDS);
 	for (uint32_t i = 0; i < h->nfds; i++) {
 		if (get_u32(r, &h->tags[i]))
-			return fail(err, errlen, "HELLO: payload too short for %u fd tags", h->nfds);
+			return errorf(err, errlen, "HELLO: payload too short for %u fd tags", h->nfds);
 	}
 	if (rlen == 0 || rlen > STINT_PATH_MAX)
-		return fail(err, errlen, "HELLO: root path length %u outside 1..%d", rlen, STINT_PATH_MAX);
+		return errorf(err, errlen, "HELLO: root path length %u outside 1..%d", rlen, STINT_PATH_MAX);
 	if (get_string(r, h->root, rlen) || h->root[0] != '/')
-		return fail(err, errlen, "HELLO: root path is not an absolute path of %u bytes", rlen);
+		return errorf(err, errlen, "HELLO: root path is not an absolute path of %u bytes", rlen);
 	return 0;
 }
 
@@ -236,17 +226,17 @@ static int decode_ready(struct reader *r, struct stint_ready *m, char *err, size
 	uint32_t plen;
 
 	if (get_u32(r, &m->mode) || get_u32(r, &plen))
-		return fail(err, errlen, "READY: payload too short");
+		return errorf(err, errlen, "READY: payload too short");
 	if (m->mode != STINT_READY_CHROOT && m->mode != STINT_READY_PIVOTED)
-		return fail(err, errlen, "READY: unknown mode %u (1 = chroot, 2 = pivoted)", m->mode);
+		return errorf(err, errlen, "READY: unknown mode %u (1 = chroot, 2 = pivoted)", m->mode);
 	if (plen > STINT_PATH_MAX)
-		return fail(err, errlen, "READY: path length %u over %d", plen, STINT_PATH_MAX);
+		return errorf(err, errlen, "READY: path length %u over %d", plen, STINT_PATH_MAX);
 	if (m->mode == STINT_READY_PIVOTED && plen != 0)
-		return fail(err, errlen, "READY: mode pivoted takes no path");
+		return errorf(err, errlen, "READY: mode pivoted takes no path");
 	if (get_string(r, m->path, plen))
-		return fail(err, errlen, "READY: path of %u bytes is truncated or holds a NUL byte", plen);
+		return errorf(err, errlen, "READY: path of %u bytes is truncated or holds a NUL byte", plen);
 	if (plen > 0 && m->path[0] != '/')
-		return fail(err, errlen, "READY: path '%s' is not absolute", m->path);
+		return errorf(err, errlen, "READY: path '%s' is not absolute", m->path);
 	return 0;
 }
 
@@ -255,9 +245,9 @@ static int decode_text(struct reader *r, const char *what, char *text, char *err
 	uint32_t n = (uint32_t)r->left;
 
 	if (n == 0 || n > STINT_TEXT_MAX)
-		return fail(err, errlen, "%s: reason length %u outside 1..%d", what, n, STINT_TEXT_MAX);
+		return errorf(err, errlen, "%s: reason length %u outside 1..%d", what, n, STINT_TEXT_MAX);
 	if (get_string(r, text, n))
-		return fail(err, errlen, "%s: reason holds a NUL byte", what);
+		return errorf(err, errlen, "%s: reason holds a NUL byte", what);
 	for (char *p = text; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?'; /* keep a hostile reason from forging log lines */
@@ -274,19 +264,19 @@ int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *er
 
 	memset(out, 0, sizeof(*out));
 	if (len < STINT_HDR_SIZE)
-		return fail(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
+		return errorf(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
 			    STINT_HDR_SIZE);
 	get(&r, magic, 4);
 	get(&r, &out->version, 2);
 	get(&r, &out->type, 2);
 	get_u32(&r, &plen);
 	if (memcmp(magic, STINT_PROTO_MAGIC, 4) != 0)
-		return fail(err, errlen, "bad magic: not a stint protocol message");
+		return errorf(err, errlen, "bad magic: not a stint protocol message");
 	if (out->version != STINT_PROTO_VERSION)
-		return fail(err, errlen, "unsupported protocol version %u (this side speaks %d)", out->version,
+		return errorf(err, errlen, "unsupported protocol version %u (this side speaks %d)", out->version,
 			    STINT_PROTO_VERSION);
 	if (plen != r.left)
-		return fail(err, errlen, "length field says %u payload bytes but %zu arrived", plen, r.left);
+		return errorf(err, errlen, "length field says %u payload bytes but %zu arrived", plen, r.left);
 
 	switch (out->type) {
 	case STINT_MSG_HELLO:
@@ -305,9 +295,9 @@ int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *er
 		rc = 0;
 		break;
 	default:
-		return fail(err, errlen, "unknown message type %u", out->type);
+		return errorf(err, errlen, "unknown message type %u", out->type);
 	}
 	if (rc == 0 && r.left != 0)
-		return fail(err, errlen, "%s: %zu unexpected trailing bytes", stint_msg_type_name(out->type), r.left);
+		return errorf(err, errlen, "%s: %zu unexpected trailing bytes", stint_msg_type_name(out->type), r.left);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #define STINT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_ERROR = 0, /* always shown, even with --quiet */
@@ -31,5 +32,9 @@ void log_vmsg(int level, const char *fmt, va_list ap);
  * using the errno saved on entry. */
 void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void die_errno(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+
+/* Write a one-line reason into err (for parsers that report rather than
+ * log) and return -1, so that `return errorf(err, len, ...)` reads well. */
+int errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
