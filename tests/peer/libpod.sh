@@ -1,6 +1,6 @@
 # A test "pod" made with unshare, standing in for an unprivileged container
 # as a runtime makes it: new mount, pid, net, ipc and uts namespaces (cgroup
-# too with POD_CGROUP=1), a busybox-static root pivot_root'ed into, /proc
+# too with POD_CGROUP=1, and a user namespace with POD_USERNS=1), a busybox-static root pivot_root'ed into, /proc
 # and /sys read-only, /proc/{kcore,keys,timer_list} masked with /dev/null, /dev a tmpfs with
 # device binds, devpts, shm and mqueue, hosts/resolv.conf/hostname files
 # bound in, a volume (/vol), a persistent volume (/pv) and the shared dir
@@ -113,6 +113,8 @@ pod_start() {
 	rm -f "$d/shared/stint.sock" "$d/unshare.pid"
 	local ns="--mount --pid --net --ipc --uts"
 	[ "${POD_CGROUP:-0}" = 1 ] && ns="$ns --cgroup"
+	# A user-namespaced pod (as with Kubernetes' hostUsers: false).
+	[ "${POD_USERNS:-0}" = 1 ] && ns="--user --map-root-user $ns"
 	rm -f "$d/exit"
 	# The subshell records the pod's exit status for pod_wait.
 	(

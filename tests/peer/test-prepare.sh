@@ -195,10 +195,23 @@ test_lower_path() {
 	finish_pod lp
 }
 
+test_user_namespace() {
+	# A user-namespaced pod: the peer joins its user namespace first and
+	# overlayfs keeps its xattrs in user.overlay.* (userxattr).
+	pod_create un
+	POD_USERNS=1 run_pod un none pivot
+	assert_file_has_content "$POD_DIR/peer.log" "in the init's mount namespace and user namespace"
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint .*userxattr'
+	assert_eq "$(probe_value pv)" hidden
+	assert_eq "$(probe_value timer_list_bytes)" 0
+	finish_pod un
+}
+
 run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept" test_pivot_no_caps
 run_test "persistence across two runs of the pod" test_persistence
 run_test "carry: exclude, include, carry=list" test_carry_options
 run_test "lower= a base image path from the peer's side" test_lower_path
+run_test "user-namespaced pod (userxattr)" test_user_namespace
 run_test "chroot with CAP_SYS_CHROOT (default caps)" test_chroot_default_caps
 run_test "chroot without capabilities fails in the init" test_chroot_no_caps_fails_at_init
 run_test "static binaries" test_static_binaries
