@@ -18,7 +18,8 @@ demo_pod() {
 }
 
 demo_boot() {
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	pod_start
 	wait_for 15 pod_peer_exec /usr/bin/stint-peer status -q -s "$SOCK" 2>/dev/null || {
 		pod_logs
@@ -28,7 +29,8 @@ demo_boot() {
 }
 
 demo_stop() {
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	pod_kill USR2
 	pod_wait_os 15 || fail "busybox init did not stop"
 	say "SIGUSR2 -> busybox init ran its shutdown and exited $POD_OS_RC in $(ms_since "$t0") ms"

@@ -10,7 +10,8 @@ show_log() {
 }
 
 demo_boot() {
-	local t0=$(date +%s%N) d=$TEST_TMP/demo
+	local t0 d=$TEST_TMP/demo
+	t0=$(date +%s%N)
 	pod_start demo default -s /shared/stint.sock -t 30
 	# (libpod.sh's pod_defer takes over the EXIT trap; keep ours, which runs both.)
 	trap demo_cleanup EXIT
@@ -30,7 +31,8 @@ demo_boot() {
 in_os() { nsenter -t "$POD_PID" -m -p -u -r -w -- "$@"; }
 
 demo_stop() {
-	local t0=$(date +%s%N) rc
+	local t0 rc
+	t0=$(date +%s%N)
 	kill -USR2 "$POD_PID"
 	rc=$(pod_wait demo 15)
 	kill "$PEER_PID" 2>/dev/null || true

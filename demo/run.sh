@@ -19,7 +19,7 @@ ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 # --- 1. what the demo needs ------------------------------------------------
 # command -> Debian package
 declare -A NEED=([runc]=runc [busybox]=busybox-static [jq]=jq [script]=util-linux
-	[cc]=gcc [make]=make [musl-gcc]=musl-tools [file]=file [zstd]=zstd)
+	[cc]=gcc [make]=make [musl-gcc]=musl-tools [file]=file [zstd]=zstd [scdoc]=scdoc [dpkg-source]=dpkg-dev)
 missing=()
 for c in "${!NEED[@]}"; do command -v "$c" >/dev/null || missing+=("${NEED[$c]}"); done
 [ -e /usr/include/ini.h ] || missing+=(libinih-dev)

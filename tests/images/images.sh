@@ -5,7 +5,10 @@
 
 : "${STINT_CACHE:=$TOP/cache}"
 DEBIAN_SUITE=bookworm
-DEBIAN_TARBALL="$STINT_CACHE/debian-$DEBIAN_SUITE-systemd.tar.zst"
+# Bump when build_debian_tarball or prepare_debian_image change, so that a
+# cache made by an older recipe is not used.
+DEBIAN_IMAGE_VERSION=1
+DEBIAN_TARBALL="$STINT_CACHE/debian-$DEBIAN_SUITE-systemd-v$DEBIAN_IMAGE_VERSION.tar.zst"
 
 # make_busybox_os DIR: a busybox root booted by busybox init. The inittab
 # runs a "service" (a respawned shell loop) that counts boots into

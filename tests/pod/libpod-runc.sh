@@ -212,7 +212,6 @@ pod_os_pid() { _pod_runc state "$POD_OS_ID" | jq -r .pid; }
 # starts once the OS container runs (it joins its namespaces).
 pod_start_os() {
 	POD_OS_LOG=$POD_DIR/os.log
-	POD_OS_START_NS=$(date +%s%N)
 	_pod_run "$POD_OS_ID" "$POD_DIR/os" "$POD_OS_LOG"
 	POD_OS_JOB=$!
 	wait_for "$POD_TIMEOUT" _pod_started "$POD_OS_ID" "$POD_OS_JOB" "$POD_OS_LOG" || {

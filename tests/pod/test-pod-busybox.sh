@@ -35,7 +35,8 @@ booted() {
 }
 
 bb_boot() {
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	pod_start
 	wait_for 10 booted || { pod_logs; fail "the busybox OS did not boot (no service on the PV)"; }
 	echo "booted in $((($(date +%s%N) - t0) / 1000000)) ms"
@@ -44,7 +45,8 @@ bb_boot() {
 # bb_stop SIG: stop PID 1 with SIG; it must exit 0 within 10 s after running
 # its ::shutdown action (which writes /var/lib/demo/stopped on the PV).
 bb_stop() {
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	pod_kill "$1"
 	pod_wait_os 10 || { pod_logs; fail "PID 1 still runs 10 s after SIG$1"; }
 	echo "stopped in $((($(date +%s%N) - t0) / 1000000)) ms after SIG$1"

@@ -20,7 +20,8 @@ PV=$TEST_TMP/pv-systemd
 POD_TERMINAL=1
 
 t_image() {
-	local t0=$(date +%s%N) cached=built
+	local t0 cached=built
+	t0=$(date +%s%N)
 	[ -s "$DEBIAN_TARBALL" ] && cached=cached
 	make_debian_os "$IMAGE"
 	echo "image ($cached) ready in $((($(date +%s%N) - t0) / 1000000)) ms"
@@ -67,7 +68,8 @@ sd_boot() {
 # sd_halt: SIGRTMIN+3 (37) to PID 1: systemd halts, the container exits 0
 # within 10 s.
 sd_halt() {
-	local t0=$(date +%s%N) ms
+	local t0 ms
+	t0=$(date +%s%N)
 	pod_kill 37
 	pod_wait_os 10 || { pod_logs; fail "systemd still runs 10 s after signal 37"; }
 	ms=$((($(date +%s%N) - t0) / 1000000))
@@ -143,7 +145,8 @@ t_chroot() {
 	_pod_running "$POD_OS_ID" || fail "systemd stopped on SIGTERM"
 	assert_eq "$(pod_exec chroot /.stint/root systemctl is-system-running --wait)" running "after SIGTERM"
 	# A preStop-style exec sending SIGRTMIN+3 to PID 1 halts it.
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	pod_exec /bin/bash -c 'kill -s SIGRTMIN+3 1'
 	pod_wait_os 10 || fail "systemd still runs 10 s after an exec'd kill -RTMIN+3 1"
 	echo "halted by an exec'd kill in $((($(date +%s%N) - t0) / 1000000)) ms, exit status $POD_OS_RC"
