@@ -120,6 +120,7 @@ pod_os() {
 
 _pod_os_rootfs() {
 	local image=$1 b=$POD_DIR/os bin
+	POD_OS_IMAGE=$image
 	mountpoint -q "$b/rootfs" && umount "$b/rootfs"
 	rm -rf "$b/layer" "$b/layer-work"
 	mkdir -p "$b/rootfs" "$b/layer" "$b/layer-work"
@@ -156,6 +157,7 @@ pod_peer() {
 		| .process.terminal = false
 		| .process.capabilities = {bounding: $caps, effective: $caps, permitted: $caps, inheritable: $caps, ambient: $caps}
 		| .process.noNewPrivileges = false
+		| .hostname = $name
 		| .linux.maskedPaths = [] | .linux.readonlyPaths = []
 		| .linux.cgroupsPath = $cg
 		| .mounts |= map(if .destination == "/sys" or .destination == "/sys/fs/cgroup"
@@ -163,7 +165,7 @@ pod_peer() {
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]},
 			{destination: "/pv", type: "bind", source: $pv, options: ["rbind", "rw"]}]' \
 		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
-		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" \
+		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" --arg name "$POD_NAME" \
 		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED" --arg pv "$POD_PV"
 }
 
@@ -206,12 +208,19 @@ _pod_started() {
 }
 
 # pod_os_pid: host PID of the OS container's PID 1.
-pod_os_pid() { _pod_runc state "$POD_OS_ID" | jq -r .pid; }
+pod_os_pid() { _pod_pid "$POD_OS_ID"; }
+_pod_pid() { _pod_runc state "$1" | jq -r .pid; }
 
-# pod_start_os / pod_start_peer / pod_start: run the containers. The peer
-# starts once the OS container runs (it joins its namespaces).
+# pod_start_os / pod_start_peer / pod_start: run the containers. The one
+# started second joins the network, IPC and UTS namespaces of the one
+# running (a pod's containers share them; containerd keeps them in a pause
+# container). pod_start starts the OS container first; a test may start
+# the peer first, as a sidecar listed first would be.
 pod_start_os() {
 	POD_OS_LOG=$POD_DIR/os.log
+	if _pod_running "$POD_PEER_ID"; then
+		_pod_join_ns "$POD_DIR/os" "$(_pod_pid "$POD_PEER_ID")"
+	fi
 	_pod_run "$POD_OS_ID" "$POD_DIR/os" "$POD_OS_LOG"
 	POD_OS_JOB=$!
 	wait_for "$POD_TIMEOUT" _pod_started "$POD_OS_ID" "$POD_OS_JOB" "$POD_OS_LOG" || {
@@ -222,7 +231,9 @@ pod_start_os() {
 
 pod_start_peer() {
 	POD_PEER_LOG=$POD_DIR/peer.log
-	_pod_join_ns "$POD_DIR/peer" "$(pod_os_pid)"
+	if _pod_running "$POD_OS_ID"; then
+		_pod_join_ns "$POD_DIR/peer" "$(pod_os_pid)"
+	fi
 	_pod_run "$POD_PEER_ID" "$POD_DIR/peer" "$POD_PEER_LOG"
 	POD_PEER_JOB=$!
 }
@@ -230,6 +241,17 @@ pod_start_peer() {
 pod_start() {
 	pod_start_os
 	pod_start_peer
+}
+
+# pod_restart_os: what the kubelet does when the OS container exited and
+# the pod's restartPolicy says restart: delete that container only, make a
+# fresh container layer from the image, start it again (joining the running
+# peer's namespaces). The peer and the PV stay.
+pod_restart_os() {
+	_pod_runc delete -f "$POD_OS_ID" >/dev/null 2>&1 || true
+	[ -z "${POD_OS_JOB:-}" ] || wait "$POD_OS_JOB" 2>/dev/null || true
+	_pod_os_rootfs "$POD_OS_IMAGE"
+	pod_start_os
 }
 
 pod_exec() { _pod_runc exec "$POD_OS_ID" "$@"; }

@@ -124,8 +124,42 @@ t_restart_keeps_data() {
 	bb_stop USR1
 }
 
+# The peer listed (and started) first, as a sidecar may be: it waits for
+# stint's socket; the OS container joins its namespaces.
+t_peer_first() {
+	bb_pod peer-first k8s pivot "" --wait-socket 20
+	pod_start_peer
+	sleep 0.5
+	_pod_running "$POD_PEER_ID" || { pod_logs; fail "the peer did not wait for the socket"; }
+	pod_start_os
+	wait_for 10 booted || { pod_logs; fail "the busybox OS did not boot"; }
+	assert_eq "$(pod_exec cat /var/lib/demo/boots)" 1
+	assert_eq "$(readlink "/proc/$(pod_os_pid)/ns/net")" "$(readlink "/proc/$(_pod_pid "$POD_PEER_ID")/ns/net")"
+	bb_stop USR2
+}
+
+# The OS container alone restarts (the kubelet's restartPolicy after PID 1
+# exited): the peer keeps running, sees a new init serve the socket and
+# prepares again; the PV's data is there.
+t_container_restart() {
+	bb_pod restart-one k8s pivot
+	bb_boot
+	pod_exec /bin/sh -c 'echo kept >/root/note'
+	bb_stop USR2
+	_pod_running "$POD_PEER_ID" || fail "the peer ended with the OS container"
+	pod_restart_os
+	wait_for 10 booted || { pod_logs; fail "the restarted OS container did not boot"; }
+	pod_logs
+	assert_file_has_content "$POD_PEER_LOG" 'a new init serves'
+	assert_file_has_content "$POD_OS_LOG" '^rcS: boot 2, container=stint$'
+	assert_eq "$(pod_exec cat /root/note)" kept
+	bb_stop USR1
+}
+
 run_test "busybox init, pivot mode: boots, runc exec lands in the new root, stops on USR2" t_pivot
 run_test "busybox init, chroot mode: boots, runc exec lands in the old root, stops on USR1" t_chroot
 run_test "busybox init without any capability (pivot mode)" t_no_caps
 run_test "chroot mode without CAP_SYS_CHROOT fails cleanly (exit 3)" t_no_caps_chroot_fails
 run_test "pod restart with the same PV keeps the data" t_restart_keeps_data
+run_test "peer started first: waits for the socket, the OS container joins the pod" t_peer_first
+run_test "OS container restart alone: the running peer prepares the new init again" t_container_restart
