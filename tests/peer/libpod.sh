@@ -96,6 +96,8 @@ pivot_root . .oldroot
 cd /
 /bin/umount -l /.oldroot
 /bin/rmdir /.oldroot
+# Some runtimes leave the root mount shared (rootfsPropagation: shared).
+[ "${POD_SHARED_ROOT:-0}" = 1 ] && /bin/mount --make-shared /
 if [ "$caps" = none ]; then
 	exec /usr/bin/setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all -- /usr/bin/stint "$@"
 fi

@@ -207,11 +207,22 @@ test_user_namespace() {
 	finish_pod un
 }
 
+test_shared_root() {
+	# pivot_root refuses a shared parent: the peer makes the container's /
+	# a slave first (and so nothing it mounts propagates anywhere).
+	pod_create sr
+	POD_SHARED_ROOT=1 run_pod sr none pivot
+	assert_file_has_content "$POD_DIR/peer.log" '/ made a slave'
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	finish_pod sr
+}
+
 run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept" test_pivot_no_caps
 run_test "persistence across two runs of the pod" test_persistence
 run_test "carry: exclude, include, carry=list" test_carry_options
 run_test "lower= a base image path from the peer's side" test_lower_path
 run_test "user-namespaced pod (userxattr)" test_user_namespace
+run_test "a shared root mount is made a slave, pivot works" test_shared_root
 run_test "chroot with CAP_SYS_CHROOT (default caps)" test_chroot_default_caps
 run_test "chroot without capabilities fails in the init" test_chroot_no_caps_fails_at_init
 run_test "static binaries" test_static_binaries
