@@ -11,7 +11,12 @@ source "$TOP/tests/k8s/lib-podman.sh"
 NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 EX=$TOP/examples
 
-logs_have() { timeout 10 podman logs "$1" 2>&1 | grep -qE -- "$2"; }
+# Not `podman logs | grep -q`: grep quits at the first match, podman gets
+# SIGPIPE and, with pipefail, a long log (systemd's) reads as no match.
+logs_have() {
+	timeout 10 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
+	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
+}
 pv_dir() { podman volume inspect "$1" --format '{{.Mountpoint}}'; }
 
 # play_and_boot YAML POD: play the pod, wait for busybox init's rcS.

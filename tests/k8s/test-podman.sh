@@ -16,10 +16,16 @@ POD=stint-pod
 OS_CTR=$POD-os
 PEER_CTR=$POD-stint-peer
 
-logs_have() { timeout 10 podman logs "$1" 2>&1 | grep -qE -- "$2"; }
+# Not `podman logs | grep -q`: grep quits at the first match, podman gets
+# SIGPIPE and, with pipefail, a long log (systemd's) reads as no match.
+logs_have() {
+	timeout 10 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
+	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
+}
 
-# play VARIANT_JSON: play k8s/pod.yaml (rewritten for podman) and wait until
-# the OS has booted (busybox init ran rcS and the service is up).
+# play VARIANT_JSON [PATTERN]: play k8s/pod.yaml (rewritten for podman) and
+# wait until the OS container's log shows PATTERN (default: busybox init
+# ran rcS).
 play() {
 	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" "${1:-}" >play.yaml
 	# podman 4.3 looks for a directory named like each image's last path
@@ -27,7 +33,7 @@ play() {
 	# none is (the test's temp dir, not the repo with its stint-peer).
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
 		{ cat play.out; fail "podman kube play failed"; }
-	if ! wait_for 30 logs_have "$OS_CTR" 'rcS: boot'; then
+	if ! wait_for 30 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
 		echo "--- $OS_CTR:"; podman logs "$OS_CTR" 2>&1 | tail -n 30
 		echo "--- $PEER_CTR:"; podman logs "$PEER_CTR" 2>&1 | tail -n 30
 		fail "the OS did not boot in $POD"
@@ -126,8 +132,64 @@ test_pivot_drop_all_pod() {
 	down
 }
 
+# k8s/pod.yaml, unchanged but for the cgroup hierarchy systemd writes: the
+# manifests name cgroup v2's /sys/fs/cgroup; on a cgroup v1 host (this
+# one) it is the name=systemd hierarchy.
+cgroup_path() {
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo /sys/fs/cgroup
+	else
+		echo /sys/fs/cgroup/systemd
+	fi
+}
+
+# Debian bookworm with systemd (tests/images: debootstrap, cached) as the
+# OS image, replacing the busybox one.
+build_systemd_image() {
+	local os=$TEST_TMP/img-debian
+	make_debian_os "$os"
+	install_binary "$os" "$STINT_STATIC" /usr/sbin/stint
+	mkdir -p "$os/etc/stint" "$os/run/stint" "$os/.stint/root"
+	timeout 60 podman rmi -f localhost/stint-os:latest >/dev/null 2>&1 || true
+	podman_import "$os" localhost/stint-os:latest \
+		'ENTRYPOINT ["/usr/sbin/stint"]' 'CMD ["/sbin/init"]' 'STOPSIGNAL SIGRTMIN+3' "$IMAGE_PATH"
+	rm -rf "$os"
+}
+
+# In chroot mode `podman exec` lands in the image's old root: reach the OS
+# through PID 1's root.
+in_os() { timeout 20 podman exec "$OS_CTR" chroot /proc/1/root "$@"; }
+
+test_systemd_pod() {
+	local id1 id2 state
+	build_systemd_image
+	timeout 30 podman volume rm -f stint-pod-state >/dev/null 2>&1 || true
+	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'switched root'
+	wait_for 30 probe || { podman logs "$OS_CTR" 2>&1 | tail -n 40; fail "probe never ready (no READY=1)"; }
+	podman logs "$PEER_CTR" >peer.log 2>&1
+	cat peer.log
+	assert_file_has_content peer.log 'notify: READY=1, the OS reports it has booted'
+	state=$(in_os systemctl is-system-running || true)
+	if [ "$state" != running ]; then
+		in_os systemctl --failed --no-pager || true
+		fail "systemctl is-system-running: $state"
+	fi
+	id1=$(cat "$(pv_dir)/upper/etc/machine-id")
+	[ ${#id1} = 32 ] || fail "no machine-id in the upper layer ('$id1')"
+	in_os sh -c 'echo kept >/root/kept'
+	down
+	assert_file_has_content stop.log 'Halting system|Exiting container'
+	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'switched root'
+	wait_for 30 probe || fail "probe never ready after the replay"
+	id2=$(in_os cat /etc/machine-id)
+	assert_eq "$id2" "$id1" "machine-id after the replay"
+	assert_eq "$(in_os cat /root/kept)" kept "file written in the first boot"
+	down
+}
+
 NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 podman_env
 run_test "setup: npm packages, a private podman store, the two images" test_setup
 run_test "podman kube play k8s/pod.yaml: handoff, boot, persistence across a replay" test_chroot_pod_persists
 run_test "podman kube play, pivot mode with capabilities drop ALL" test_pivot_drop_all_pod
+run_test "podman kube play k8s/pod.yaml with systemd: READY=1 probe, running, STOPSIGNAL 37, machine-id kept" test_systemd_pod
