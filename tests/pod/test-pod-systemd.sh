@@ -34,10 +34,11 @@ t_image() {
 # its cgroup sub-tree writable, a notify socket at /run/host/notify.
 sd_pod() {
 	local name=$1 caps=$2 mode=$3 pv=$4
+	shift 4
 	pod_new "$name" "$pv"
 	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify
 	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 30 \
-		--tmpfs /run,/run/lock --cgroup rw --notify /run/notify
+		--tmpfs /run,/run/lock --cgroup rw --notify /run/notify "$@"
 }
 
 # in_os CMD...: run CMD in the booted OS (pivot: runc exec lands there).
@@ -165,6 +166,38 @@ t_runc_default_caps() {
 	sd_halt
 }
 
+# machine-id without CAP_DAC_OVERRIDE (runc's 3 caps): systemd can neither
+# write the image's empty, read-only /etc/machine-id nor mount a transient
+# one, so nothing persists; the peer's --machine-id generate writes one in
+# the upper before the boot, and it stays across boots.
+t_machine_id_generate() {
+	local pv=$TEST_TMP/pv-mid caps=AUDIT_WRITE,KILL,NET_BIND_SERVICE id2
+	SD_EXEC=(pod_exec)
+	sd_pod mid $caps pivot "$pv"
+	sd_boot
+	assert_file_has_content "$POD_OS_LOG" 'Initializing machine ID from random generator'
+	assert_file_has_content "$POD_OS_LOG" 'Failed to mount /run/machine-id'
+	[ ! -s "$pv/upper/etc/machine-id" ] || fail "systemd stored a machine-id without CAP_DAC_OVERRIDE"
+	sd_halt
+	pod_delete
+
+	sd_pod mid $caps pivot "$pv" --machine-id generate
+	sd_boot
+	assert_file_has_content "$POD_PEER_LOG" 'new machine-id written'
+	id2=$(in_os cat /etc/machine-id)
+	echo "machine-id written by the peer: $id2"
+	grep -qE '^[0-9a-f]{32}$' <<<"$id2" || fail "bad machine-id '$id2'"
+	assert_file_lacks_content "$POD_OS_LOG" 'Initializing machine ID'
+	sd_halt
+	pod_delete
+
+	sd_pod mid $caps pivot "$pv" --machine-id generate
+	sd_boot
+	assert_file_lacks_content "$POD_PEER_LOG" 'new machine-id written'
+	assert_eq "$(in_os cat /etc/machine-id)" "$id2" "machine-id on the next boot"
+	sd_halt
+}
+
 # No cgroup namespace, as containerd runs containers on cgroup v1: runc
 # still mounts only the container's own name=systemd sub-tree, and the
 # peer's --cgroup rw is enough.
@@ -211,5 +244,6 @@ run_test "systemd boots through stint from the PV: running, READY=1, halts on si
 run_test "second boot keeps a file, a dpkg-installed package, a config and the machine-id" t_second_boot
 run_test "systemd in chroot mode; SIGTERM only re-executes it; an exec'd kill -RTMIN+3 1 halts it" t_chroot
 run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
+run_test "machine-id: not storable with runc's 3 caps; stint-peer --machine-id generate keeps one" t_machine_id_generate
 run_test "systemd without a cgroup namespace (containerd on cgroup v1)" t_no_cgroupns
 run_test "systemd without any capability never finishes booting; status stays not ready (documented)" t_no_caps
