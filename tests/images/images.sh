@@ -74,7 +74,7 @@ build_debian_tarball() {
 	command -v debootstrap >/dev/null || fail "debootstrap not installed (apt-get install debootstrap)"
 	mkdir -p "$STINT_CACHE"
 	dir=$(mktemp -d "$STINT_CACHE/debootstrap.XXXXXX")
-	if ! timeout 600 debootstrap --variant=minbase --include=systemd-sysv,dbus \
+	if ! timeout 300 debootstrap --variant=minbase --include=systemd-sysv,dbus \
 		"$DEBIAN_SUITE" "$dir" "$(debian_mirror)" >"$dir.log" 2>&1; then
 		tail -n 20 "$dir.log" >&2
 		rm -rf "$dir"
