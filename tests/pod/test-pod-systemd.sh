@@ -11,7 +11,10 @@ source "$TOP/tests/lib/rootfs.sh"
 source "$TOP/tests/images/images.sh"
 source "$TOP/tests/pod/libpod-runc.sh"
 
-command -v runc >/dev/null || { echo "1..0 # SKIP runc not installed"; exit 0; }
+if ! command -v runc >/dev/null; then
+	run_test "runc pod" skip "runc is not installed (apt-get install runc)"
+	exit 0
+fi
 
 IMAGE=$TEST_TMP/debian
 SOCK=$POD_SHARED_PATH/stint.sock
