@@ -42,9 +42,13 @@ int peer_exec(const char *socket, char **argv)
 		log_error("exec: no socket: give -s PATH or set STINT_SOCKET");
 		return 2;
 	}
-	if (handoff_connect(&h, socket, 0) != HANDOFF_OK) {
-		if (h.sock < 0 && access(socket, F_OK) < 0)
-			log_error("exec: nothing listens on %s", socket);
+	switch (handoff_connect(&h, socket, 0)) {
+	case HANDOFF_OK:
+		break;
+	case HANDOFF_NO_SOCKET:
+		log_error("exec: nothing listens on %s (the init has switched root, or has not started)", socket);
+		return 1;
+	default:
 		return 1;
 	}
 	for (uint32_t tag = 1; tag <= STINT_FD_TAG_MAX; tag++) {

@@ -201,6 +201,10 @@ static int steps(struct job *j, int *mounted)
 		rc = TARGET_PIVOTED;
 		goto out;
 	}
+	if (!mountinfo_find(&mi, "/")) {
+		fail("the target's mountinfo lists no / mount");
+		goto out;
+	}
 	shared = strstr(mountinfo_find(&mi, "/")->optional, "shared:") != NULL;
 	if (mkdir_p_target(j->root) < 0 || root_unshare(shared) < 0)
 		goto out;

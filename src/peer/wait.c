@@ -113,6 +113,9 @@ int peer_prepare(struct peer_config *c)
 	int rc;
 
 	state_file_path(c, run.state_path, sizeof(run.state_path));
+	if ((c->notify || c->ready_path) && c->then == PEER_THEN_EXIT)
+		log_warn("then=exit: nobody will watch %s after the switch, so readiness stays 'booting'",
+			 c->notify ? "the notify socket" : "ready-path");
 	if (c->notify && (run.notify_fd = notify_open(c->notify)) < 0) {
 		log_error("prepare failed: %s", fail_reason());
 		return 1;
