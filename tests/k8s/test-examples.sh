@@ -120,8 +120,29 @@ test_shell_flow_pod() {
 	stop_and_remove flow.yaml shell-flow
 }
 
+# k8s/images: the OS image from a base image plus stint, the peer image
+# FROM scratch, both built with buildah, and k8s/pod.yaml boots from them
+# (the readiness probe then runs in the shell-less peer image).
+test_k8s_images() {
+	local base=$TEST_TMP/os-base
+	make_busybox_os "$base"
+	podman_import "$base" localhost/os-base:latest "$IMAGE_PATH"
+	timeout 120 buildah build -f "$TOP/k8s/images/Containerfile.os" --build-arg BASE=localhost/os-base:latest \
+		--build-arg STOP_SIGNAL=SIGUSR2 -t localhost/stint-os:latest "$(dirname "$STINT_STATIC")" ||
+		fail "building Containerfile.os"
+	timeout 120 buildah build -f "$TOP/k8s/images/Containerfile.peer" -t localhost/stint-peer:latest \
+		"$(dirname "$STINT_PEER_STATIC")" || fail "building Containerfile.peer"
+	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" '{"peerArgs": ["--ready-path", "/run/demo-service.ready"]}' >play.yaml
+	play_and_boot play.yaml stint-pod
+	wait_for 10 timeout 10 podman exec stint-pod-stint-peer /usr/bin/stint-peer status -c /etc/stint/peer.ini ||
+		fail "the readiness command never succeeded in the FROM scratch peer image"
+	timeout 10 podman exec stint-pod-stint-peer /bin/sh -c true 2>/dev/null && fail "the peer image has a shell"
+	stop_and_remove play.yaml stint-pod
+}
+
 podman_env
 run_test "setup: npm packages, a private podman store, the two images" test_setup
 run_test "lxc2stint.sh maps every key of an LXC config" test_lxc2stint
 run_test "lxc-migration: buildah image from an LXC tarball runs and boots in k8s/pod.yaml" test_lxc_image_builds_and_boots
 run_test "shell-flow: setup.sh under stint-peer exec boots the pod, persists across a replay" test_shell_flow_pod
+run_test "k8s/images: Containerfile.os and Containerfile.peer (FROM scratch) build and boot k8s/pod.yaml" test_k8s_images
