@@ -89,6 +89,8 @@ for v in vol pv shared; do
 	mkdir -p "$R/$v"
 	mount --bind "$d/$v" "$R/$v"
 done
+# POD_EXTRA: more setup (shell, $R = the root, $d = the pod dir).
+eval "${POD_EXTRA:-}"
 hostname "pod-$(basename "$d")"
 cd "$R"
 mkdir -p .oldroot
@@ -142,7 +144,7 @@ pod_start() {
 	pod_defer "pod_kill $name"
 	[ "${POD_CGROUP:-0}" = 1 ] && pod_defer "pod_cgroup_rm /sys/fs/cgroup/systemd/stint-test-${TEST_TMP##*.}-$name"
 	for i in $(seq 200); do
-		POD_PID=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{print $1}')
+		POD_PID=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
 		[ -n "$POD_PID" ] && break
 		sleep 0.02
 	done

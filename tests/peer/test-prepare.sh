@@ -69,7 +69,7 @@ test_persistence() {
 	run_pod r default pivot
 	assert_eq "$(probe_value persist)" "run " "run 2 sees the file run 1 wrote"
 	finish_pod r
-	assert_eq "$(cat "$POD_DIR/pv/upper/persist" | wc -l)" 2
+	assert_eq "$(wc -l <"$POD_DIR/pv/upper/persist")" 2
 	# The image itself was never written.
 	assert_not_exists "$POD_DIR/rootfs/persist"
 }
@@ -101,7 +101,7 @@ test_chroot_no_caps_fails_at_init() {
 }
 
 test_static_binaries() {
-	[ -x "$STINT_PEER_STATIC" ] && [ -x "$STINT_STATIC" ] || skip "no static build (make static)"
+	if [ ! -x "$STINT_PEER_STATIC" ] || [ ! -x "$STINT_STATIC" ]; then skip "no static build (make static)"; fi
 	STINT=$STINT_STATIC
 	pod_create s
 	STINT_PEER=$STINT_PEER_STATIC run_pod s none pivot
@@ -183,6 +183,21 @@ test_carry_options() {
 	finish_pod cl
 }
 
+test_odd_mount_points() {
+	# A volume at a path with a space (escaped as \040 in mountinfo), and
+	# one nested three levels deep.
+	pod_create op
+	mkdir -p "$POD_DIR/data"
+	echo inside >"$POD_DIR/data/f"
+	# shellcheck disable=SC2016
+	POD_EXTRA='mkdir -p "$R/my vol" "$R/srv/a/b"; mount --bind "$d/data" "$R/my vol"; mount --bind "$d/data" "$R/srv/a/b"' \
+		run_pod op none pivot
+	assert_file_has_content "$POD_DIR/vol/mountinfo" ' /my\\040vol '
+	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat '/my vol/f')" inside
+	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /srv/a/b/f)" inside
+	finish_pod op
+}
+
 test_lower_path() {
 	# lower= a base image on a volume of the peer's, instead of the
 	# target's own root.
@@ -192,6 +207,9 @@ test_lower_path() {
 	run_pod lp none pivot --lower "$TEST_TMP/base"
 	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
 	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /etc/base-marker)" "from the base image"
+	# The base image has no /vol: the peer made the mount point (in the
+	# upper layer) and the probe ran from the carried volume.
+	[ -d "$POD_DIR/pv/upper/vol" ] || fail "no /vol mount point made in the upper layer"
 	finish_pod lp
 }
 
@@ -220,6 +238,7 @@ test_shared_root() {
 run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept" test_pivot_no_caps
 run_test "persistence across two runs of the pod" test_persistence
 run_test "carry: exclude, include, carry=list" test_carry_options
+run_test "mount points with a space, nested ones" test_odd_mount_points
 run_test "lower= a base image path from the peer's side" test_lower_path
 run_test "user-namespaced pod (userxattr)" test_user_namespace
 run_test "a shared root mount is made a slave, pivot works" test_shared_root
