@@ -116,6 +116,18 @@ test_mount_fails_midway() {
 	assert_file_has_content "$POD_DIR/peer.log" 'undo: detached what this run mounted'
 }
 
+test_symlink_cannot_escape() {
+	# A lower image whose /vol is an absolute symlink to /shared: resolved
+	# inside the new root (openat2 RESOLVE_IN_ROOT) it points nowhere, and
+	# the peer refuses rather than mounting on the old root's /shared.
+	make_busybox_rootfs "$TEST_TMP/evil"
+	ln -s /shared "$TEST_TMP/evil/vol"
+	expect_abort y 'mount point /vol in the new root is a symlink whose target is missing' \
+		"$STINT_PEER" -s "$TEST_TMP/y/shared/stint.sock" prepare --state "$TEST_TMP/y/pv" \
+		--lower "$TEST_TMP/evil" --then exit
+	assert_file_lacks_content "$POD_DIR/vol/mountinfo" '/vol /shared '
+}
+
 test_bad_socket() {
 	local rc=0
 	: >not-a-socket
@@ -140,4 +152,5 @@ run_test "missing persistent volume: ABORT reaches the init" test_missing_pv
 run_test "upper without xattrs (ramfs): refused before mounting" test_upper_without_xattrs
 run_test "upper and work on two filesystems: refused" test_upper_work_on_two_filesystems
 run_test "a mount failing midway: ABORT and everything undone" test_mount_fails_midway
+run_test "a symlink in the image cannot send a mount outside the new root" test_symlink_cannot_escape
 run_test "a socket path that is no socket" test_bad_socket
