@@ -39,9 +39,9 @@ test_runs_in_empty_root() {
 	set -e
 	cat "$TEST_TMP/out"
 	assert_eq "$rc" 0 "stint --supervise -- stint --version"
-	for mode in --supervise --; do
+	for mode in --supervise --quiet; do
 		set +e
-		timeout 10 chroot "$root" /stint $mode -- /nonexistent 2>"$TEST_TMP/err"
+		timeout 10 chroot "$root" /stint "$mode" -- /nonexistent 2>"$TEST_TMP/err"
 		rc=$?
 		set -e
 		cat "$TEST_TMP/err"
