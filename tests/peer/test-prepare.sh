@@ -211,6 +211,14 @@ test_lower_path() {
 	# upper layer) and the probe ran from the carried volume.
 	[ -d "$POD_DIR/pv/upper/vol" ] || fail "no /vol mount point made in the upper layer"
 	finish_pod lp
+	# An image upgrade: a new lower (another copy, another version)
+	# under the same upper still mounts, with run 1's files.
+	make_busybox_rootfs "$TEST_TMP/base2"
+	echo "version 2" >"$TEST_TMP/base2/etc/base-marker"
+	run_pod lp none pivot --lower "$TEST_TMP/base2"
+	assert_eq "$(probe_value persist)" "run " "run 1's file over the new image"
+	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /etc/base-marker)" "version 2"
+	finish_pod lp
 }
 
 test_user_namespace() {
