@@ -28,10 +28,11 @@ echo "== start-up: exec of INIT ... $true_bin until exit, $n runs, microseconds"
 printf '%-34s %8s %8s %8s\n' "init" median min p90
 base=
 line() {
-	local name=$1 r
+	local name=$1 res nums
 	shift
-	r=$("$st" run "$n" "$@") || { printf '%-34s %s\n' "$name" "FAILED"; return; }
-	set -- $r
+	res=$("$st" run "$n" "$@") || { printf '%-34s %s\n' "$name" "FAILED"; return; }
+	read -r -a nums <<<"$res"
+	set -- "${nums[@]}"
 	[ -n "$base" ] || base=$1
 	printf '%-34s %s %s %s   (+%s over true alone)\n' "$name" "$(us "$1")" "$(us "$2")" "$(us "$3")" \
 		"$(($1 - base))"
@@ -51,9 +52,10 @@ if [ -x "$peer" ] && [ "$(id -u)" = 0 ]; then
 	tmp=$(mktemp -d /tmp/stint-bench.XXXXXX)
 	trap 'rm -rf "$tmp"' EXIT
 	echo "== handoff: stint -s SOCK --root / -- true  +  stint-peer exec -- stint-peer ready --root /, $hn runs"
-	r=$("$st" handoff "$hn" "$tmp/sock" "$stint" -q -s "$tmp/sock" --root / -- "$true_bin" --- \
+	res=$("$st" handoff "$hn" "$tmp/sock" "$stint" -q -s "$tmp/sock" --root / -- "$true_bin" --- \
 		"$peer" -q -s "$tmp/sock" exec -- "$peer" -q ready --root /)
-	set -- $r
+	read -r -a nums <<<"$res"
+	set -- "${nums[@]}"
 	printf '%-58s %8s %8s\n' "" median min
 	printf '%-58s %s %s\n' "peer: connect, HELLO+fds, exec, READY, ACK (µs)" "$(us "$1")" "$(us "$2")"
 	printf '%-58s %s %s\n' "until stint has switched, exec'd true and exited (µs)" "$(us "$3")" "$(us "$4")"
@@ -67,7 +69,7 @@ printf '%-28s %9s %8s %7s %7s  %s\n' binary file text data bss linkage
 size_line() {
 	local name=$1 f=$2
 	[ -e "$f" ] || return 0
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046 # three numbers
 	set -- $(size "$f" | awk 'NR == 2 {print $1, $2, $3}')
 	printf '%-28s %9s %8s %7s %7s  %s\n' "$name" "$(stat -L -c %s "$f")" "$1" "$2" "$3" \
 		"$(file -L "$f" | grep -q 'statically linked' && echo static || echo dynamic)"

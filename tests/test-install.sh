@@ -6,7 +6,10 @@
 PROGS=(stint)
 [ -e "$TOP/src/peer/main.c" ] && PROGS+=(stint-peer)
 # Man pages come from man/*.scd via scdoc (mk/man.mk).
-mapfile -t PAGES < <(cd "$TOP/man" 2>/dev/null && ls *.scd 2>/dev/null | sed 's/\.scd$//')
+PAGES=()
+for f in "$TOP"/man/*.scd; do
+	[ -e "$f" ] && PAGES+=("$(basename "$f" .scd)")
+done
 
 # Run make in the source tree, keeping the caller's SANITIZE (make check
 # passes it down in MAKEFLAGS), quietly.

@@ -56,9 +56,8 @@ ensure_deb_src() {
 # Download libcap2's source package once into $cache (apt checks it against
 # the signed Release file; dpkg-source checks the tarballs against the .dsc).
 fetch_libcap_source() {
-	local dsc
-	dsc=$(ls "$cache"/libcap2_*.dsc 2>/dev/null | tail -n 1 || true)
-	if [ -z "$dsc" ]; then
+	local dscs=("$cache"/libcap2_*.dsc)
+	if [ ! -e "${dscs[-1]}" ]; then
 		command -v dpkg-source >/dev/null || die "dpkg-source missing: apt-get install dpkg-dev"
 		ensure_deb_src
 		mkdir -p "$cache"
@@ -66,9 +65,10 @@ fetch_libcap_source() {
 		(cd "$cache" && apt-get source -q --download-only libcap2 >&2) ||
 			(apt-get update -q >&2 && cd "$cache" && apt-get source -q --download-only libcap2 >&2) ||
 			die "apt-get source libcap2 failed (network? deb-src entry?)"
-		dsc=$(ls "$cache"/libcap2_*.dsc | tail -n 1)
+		dscs=("$cache"/libcap2_*.dsc)
+		[ -e "${dscs[-1]}" ] || die "apt-get source left no .dsc in $cache"
 	fi
-	echo "$dsc"
+	echo "${dscs[-1]}"
 }
 
 build_libcap() {
@@ -90,7 +90,9 @@ build_libcap() {
 
 install_inih() {
 	local dest=$1 a=/usr/lib/x86_64-linux-gnu/libinih.a
-	[ -f "$a" ] && [ -f /usr/include/ini.h ] || die "$a missing: apt-get install libinih-dev"
+	if [ ! -f "$a" ] || [ ! -f /usr/include/ini.h ]; then
+		die "$a missing: apt-get install libinih-dev"
+	fi
 	install -m 0644 "$a" "$dest/lib/libinih.a"
 	install -m 0644 /usr/include/ini.h "$dest/include/ini.h"
 }
@@ -128,7 +130,7 @@ main() {
 	install_inih "$dest"
 	link_kernel_headers "$dest"
 	echo "$want" >"$stamp"
-	log "done: $(cd "$dest/lib" && ls -l libcap.a libinih.a | awk '{printf "%s %s bytes; ", $9, $5}')"
+	log "done: $(stat -c '%n %s bytes' "$dest/lib/libcap.a" "$dest/lib/libinih.a" | tr '\n' ' ')"
 }
 
 main "$@"
