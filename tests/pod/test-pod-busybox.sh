@@ -70,6 +70,8 @@ t_pivot() {
 	assert_eq "$(pod_exec cat /var/lib/demo/boots)" 1 "runc exec in pivot mode"
 	pod_exec /bin/sh -c 'echo from-exec >/root/note'
 	assert_eq "$(cat "$POD_PV/upper/root/note")" from-exec
+	pod_exec /bin/sh -c '! test -e /run/stint/stint.sock && ! grep " /pv\| /.stint" /proc/self/mountinfo' ||
+		fail "the OS sees the handoff socket or the PV"
 	bb_stop USR2
 }
 

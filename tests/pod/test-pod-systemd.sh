@@ -101,6 +101,9 @@ t_first_boot() {
 	done
 	# The persistent layer really is the root.
 	assert_exists "$PV/upper/var/log/journal"
+	# The booted OS sees neither the handoff socket nor the PV's mount.
+	in_os sh -c '! test -e /run/stint/stint.sock && ! grep " /pv\| /.stint" /proc/self/mountinfo' ||
+		fail "the OS sees the handoff socket or the PV"
 
 	# Changes to keep: a file, a package from a local .deb, a config.
 	make_hello_deb "$deb"
