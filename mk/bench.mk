@@ -18,3 +18,10 @@ bench: static $(BENCH_O)/spawntime $(BENCH_O)/true
 	@bench/run.sh
 
 .PHONY: bench
+
+clean: clean-bench
+
+clean-bench:
+	rm -rf $(BENCH_O)
+
+.PHONY: clean-bench

@@ -38,3 +38,10 @@ static-deps:
 	@tools/static-deps.sh $(STATIC_DEPS)
 
 .PHONY: static static-deps static-bins
+
+# `make clean` keeps the built libraries and the downloaded source package
+# (so that a rebuild needs no network); this removes them too.
+distclean: clean
+	rm -rf build/deps cache/deps
+
+.PHONY: distclean
