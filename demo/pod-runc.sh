@@ -38,12 +38,12 @@ demo_stop() {
 }
 
 demo_main() {
-	step "pod 1: runc, OS container (stint as PID 1, the 14 default capabilities, unprivileged)"
+	step "the pod, under runc: OS container (stint as PID 1, the 14 default capabilities, unprivileged)"
 	say "       + privileged peer (stint-peer prepare --mode pivot --state /pv)"
 	demo_pod
 	demo_boot
 	say "ready in $BOOT_MS ms (runc start, handoff, busybox init, service up: stint-peer status = 0)"
-	say "stint's log (OS container):"
+	say "stint's log (OS container; the peer container starts meanwhile):"
 	show_log "$POD_OS_LOG"
 	say "stint-peer's log (peer container):"
 	show_log "$POD_PEER_LOG"
@@ -58,7 +58,7 @@ demo_main() {
 	demo_pod
 	demo_boot
 	say "ready again in $BOOT_MS ms"
-	say "\$ runc exec $POD_OS_ID sh -c 'cat /root/hello; cat /var/lib/demo/boots'"
+	say "\$ runc exec $POD_OS_ID sh -c 'cat /root/hello; echo boots: \$(cat /var/lib/demo/boots)'"
 	pod_exec /bin/sh -c 'cat /root/hello; echo "boots: $(cat /var/lib/demo/boots)"'
 	grep -q '^hello from boot 1$' "$PV/upper/root/hello" || fail "the file did not survive"
 	say "the file survived the restart"

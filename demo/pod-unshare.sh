@@ -42,7 +42,7 @@ demo_stop() {
 
 demo_main() {
 	local d=$TEST_TMP/demo
-	step "pod 1: unshare, OS namespaces (stint as PID 1, the 14 default capabilities)"
+	step "the pod, made with unshare: OS namespaces (stint as PID 1, the 14 default capabilities)"
 	say "       + stint-peer on the host (prepare --mode pivot --state PV)"
 	pod_create demo
 	rm -rf "$d/rootfs"
