@@ -58,6 +58,7 @@ d=$1 caps=$2
 shift 2
 R=$d/rootfs
 mount --bind "$R" "$R"
+mkdir -p "$R/.oldroot"
 mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
 # runc's masked paths; this kernel may have no /proc/kcore (CONFIG_PROC_KCORE).
 for m in kcore keys timer_list; do
@@ -93,11 +94,10 @@ done
 eval "${POD_EXTRA:-}"
 hostname "pod-$(basename "$d")"
 cd "$R"
-mkdir -p .oldroot
 pivot_root . .oldroot
 cd /
 /bin/umount -l /.oldroot
-/bin/rmdir /.oldroot
+/bin/rmdir /.oldroot 2>/dev/null || true # a read-only root keeps it
 # Some runtimes leave the root mount shared (rootfsPropagation: shared).
 [ "${POD_SHARED_ROOT:-0}" = 1 ] && /bin/mount --make-shared /
 if [ "$caps" = none ]; then

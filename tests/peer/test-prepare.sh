@@ -198,6 +198,19 @@ test_odd_mount_points() {
 	finish_pod op
 }
 
+test_read_only_image_root() {
+	# runc's readonlyRootfs: the image root is mounted read-only. The new
+	# root's mount point ships in the image, every other write goes to the
+	# overlay's upper layer.
+	pod_create ro
+	# shellcheck disable=SC2016
+	POD_EXTRA='mount -o remount,bind,ro "$R"' run_pod ro none pivot
+	assert_file_has_content "$POD_DIR/vol/out" '^root=overlay stint '
+	grep -q '^[0-9]* [0-9]* [0-9:]* [^ ]* /.oldroot' "$POD_DIR/vol/mountinfo" && fail "old root still mounted"
+	[ -e "$POD_DIR/pv/upper/persist" ] || fail "writes did not go to the upper layer"
+	finish_pod ro
+}
+
 test_lower_path() {
 	# lower= a base image on a volume of the peer's, instead of the
 	# target's own root.
@@ -247,6 +260,7 @@ run_test "pivot, no capabilities: overlay on the PV, mounts carried, masks kept"
 run_test "persistence across two runs of the pod" test_persistence
 run_test "carry: exclude, include, carry=list" test_carry_options
 run_test "mount points with a space, nested ones" test_odd_mount_points
+run_test "read-only image root (readonlyRootfs)" test_read_only_image_root
 run_test "lower= a base image path from the peer's side" test_lower_path
 run_test "user-namespaced pod (userxattr)" test_user_namespace
 run_test "a shared root mount is made a slave, pivot works" test_shared_root
