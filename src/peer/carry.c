@@ -112,6 +112,36 @@ static void sort_stable(struct plan *p)
 	}
 }
 
+static const struct mount_entry *by_id(const struct mountinfo *mi, int id)
+{
+	for (size_t i = 0; i < mi->n; i++) {
+		if (mi->m[i].id == id)
+			return &mi->m[i];
+	}
+	return NULL;
+}
+
+/* Is mount i covered by a later mount at or above its mount point that is
+ * not one of its ancestors? (mounted over it after the fact: the target
+ * cannot see it, so neither may the new root) */
+static int is_covered(const struct mountinfo *mi, size_t i)
+{
+	const struct mount_entry *e = &mi->m[i];
+
+	for (size_t k = i + 1; k < mi->n; k++) {
+		const struct mount_entry *f = &mi->m[k], *a = e;
+		int depth = 0;
+
+		if (!path_is_under(e->target, f->target))
+			continue;
+		while (a && a->id != f->id && a->parent != a->id && depth++ < 64)
+			a = by_id(mi, a->parent);
+		if (!a || a->id != f->id)
+			return 1;
+	}
+	return 0;
+}
+
 static int add_carried(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p)
 {
 	const struct peer_config *c = ctx->cfg;
@@ -130,7 +160,7 @@ static int add_carried(const struct carry_ctx *ctx, const struct mountinfo *mi, 
 			log_warn("not carrying %s: the new root %s lies inside it", e->target, ctx->root);
 			continue;
 		}
-		if (mountinfo_find(mi, e->target) != e)
+		if (is_covered(mi, i))
 			continue; /* over-mounted: only the visible one counts */
 		if (c->carry == PEER_CARRY_LIST && !inc)
 			continue;

@@ -184,17 +184,21 @@ test_carry_options() {
 }
 
 test_odd_mount_points() {
-	# A volume at a path with a space (escaped as \040 in mountinfo), and
-	# one nested three levels deep.
+	# A volume at a path with a space (escaped as \040 in mountinfo), one
+	# nested three levels deep, and one the runtime covered later with
+	# another mount (invisible in the container, so not carried).
 	pod_create op
 	mkdir -p "$POD_DIR/data"
 	echo inside >"$POD_DIR/data/f"
 	# shellcheck disable=SC2016
-	POD_EXTRA='mkdir -p "$R/my vol" "$R/srv/a/b"; mount --bind "$d/data" "$R/my vol"; mount --bind "$d/data" "$R/srv/a/b"' \
+	POD_EXTRA='mkdir -p "$R/my vol" "$R/srv/a/b" "$R/opt/hidden"; mount --bind "$d/data" "$R/my vol"
+		mount --bind "$d/data" "$R/srv/a/b"; mount -t tmpfs under "$R/opt/hidden"; mount -t tmpfs over "$R/opt"' \
 		run_pod op none pivot
 	assert_file_has_content "$POD_DIR/vol/mountinfo" ' /my\\040vol '
 	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat '/my vol/f')" inside
 	assert_eq "$(timeout 5 nsenter -t "$POD_PID" -m -- /bin/cat /srv/a/b/f)" inside
+	assert_file_has_content "$POD_DIR/vol/mountinfo" ' /opt .* - tmpfs over '
+	assert_file_lacks_content "$POD_DIR/vol/mountinfo" 'tmpfs under'
 	finish_pod op
 }
 
