@@ -129,6 +129,27 @@ t_restart_keeps_data() {
 	# (busybox init takes 3 s to stop; the clean stops are tested above.)
 }
 
+# A new image version under the same PV: what the OS never changed comes
+# from the new image, what it changed (copied up) shadows the new version.
+t_image_update() {
+	local pv=$TEST_TMP/pv-update v1=$TEST_TMP/busybox-os-v1 v2=$TEST_TMP/busybox-os-v2
+	cp -a "$IMAGE" "$v1"
+	echo v1 >"$v1/etc/image-version"
+	echo "image v1" >"$v1/etc/motd"
+	IMAGE=$v1 bb_pod update k8s pivot "$pv"
+	bb_boot
+	pod_exec /bin/sh -c 'echo "edited by the OS" >/etc/motd'
+	pod_delete
+	cp -a "$v1" "$v2"
+	echo v2 >"$v2/etc/image-version"
+	echo "image v2" >"$v2/etc/motd"
+	IMAGE=$v2 bb_pod update k8s pivot "$pv"
+	bb_boot
+	assert_eq "$(pod_exec cat /etc/image-version)" v2 "a file the OS never changed"
+	assert_eq "$(pod_exec cat /etc/motd)" "edited by the OS" "a file the OS changed"
+	assert_eq "$(pod_exec cat /var/lib/demo/boots)" 2 "boot count"
+}
+
 # The peer listed (and started) first, as a sidecar may be: it waits for
 # stint's socket; the OS container joins its namespaces.
 t_peer_first() {
@@ -164,5 +185,6 @@ run_test "busybox init, chroot mode: boots, runc exec lands in the old root, sto
 run_test "busybox init without any capability (pivot mode)" t_no_caps
 run_test "chroot mode without CAP_SYS_CHROOT fails cleanly (exit 3)" t_no_caps_chroot_fails
 run_test "pod restart with the same PV keeps the data" t_restart_keeps_data
+run_test "a new image version under the same PV: unchanged files update, changed ones stay" t_image_update
 run_test "peer started first: waits for the socket, the OS container joins the pod" t_peer_first
 run_test "OS container restart alone: the running peer prepares the new init again" t_container_restart
