@@ -209,9 +209,14 @@ t_machine_id_generate() {
 # peer's --cgroup rw is enough.
 t_no_cgroupns() {
 	SD_EXEC=(pod_exec)
+	# ... and no terminal either: no /dev/console, systemd's boot log goes
+	# to the journal only, the boot is the same.
+	POD_TERMINAL=0
 	POD_CGROUPNS=0 sd_pod systemd-hostcgns k8s pivot "$TEST_TMP/pv-hostcgns"
 	sd_boot
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	assert_file_lacks_content "$POD_OS_LOG" 'Welcome to'
+	! in_os test -e /dev/console || fail "a /dev/console without a terminal"
 	in_os cat /proc/1/cgroup | grep -q "name=systemd:/stint-pods/$POD_OS_ID" ||
 		fail "PID 1 is not in the host's cgroup namespace"
 	sd_halt
@@ -251,5 +256,5 @@ run_test "second boot keeps a file, a dpkg-installed package, a config and the m
 run_test "systemd in chroot mode; SIGTERM only re-executes it; an exec'd kill -RTMIN+3 1 halts it" t_chroot
 run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
 run_test "machine-id: not storable with runc's 3 caps; stint-peer --machine-id generate keeps one" t_machine_id_generate
-run_test "systemd without a cgroup namespace (containerd on cgroup v1)" t_no_cgroupns
+run_test "systemd without a cgroup namespace (containerd on cgroup v1) and without a terminal" t_no_cgroupns
 run_test "systemd without any capability never finishes booting; status stays not ready (documented)" t_no_caps
