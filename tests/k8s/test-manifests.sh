@@ -67,6 +67,21 @@ test_kustomize_overlay() {
 		if (!ok) { console.log(JSON.stringify(spec, null, 1)); process.exit(1); }'
 }
 
+# The overlay README.md tells users to write (images renamed) renders and
+# validates, with both images replaced.
+test_readme_overlay() {
+	mkdir -p my-overlay
+	sed -n '/^   # my-overlay\/kustomization.yaml/,/^   ```/p' "$TOP/README.md" | sed '$d; s/^   //' |
+		sed "s#\.\./k8s/base#$(realpath --relative-to=my-overlay "$K8S/base")#" >my-overlay/kustomization.yaml
+	cat my-overlay/kustomization.yaml
+	grep -q '^images:' my-overlay/kustomization.yaml || fail "README.md has no overlay example"
+	render my-overlay readme.yaml
+	validate readme.yaml
+	grep -q 'image: registry.example.com/me/os:1$' readme.yaml || fail "OS image not renamed"
+	grep -q 'image: registry.example.com/me/stint-peer:1$' readme.yaml || fail "peer image not renamed"
+	! grep -q 'localhost/' readme.yaml || fail "a localhost/ image is left"
+}
+
 # The validator must catch each of these; otherwise a pass means nothing.
 test_validator_rejects() {
 	local bad name
@@ -153,6 +168,7 @@ run_test "yamllint -s k8s/ examples/" test_yamllint
 run_test "statefulset.yaml, pod.yaml, shell-flow/pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
 run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
 run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
+run_test "README.md's overlay example renders, validates, renames both images" test_readme_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects
 run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset
 run_test "the ConfigMap's stint.ini and peer.ini are accepted by the programs" test_ini_files_accepted
