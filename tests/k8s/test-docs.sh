@@ -118,8 +118,43 @@ test_exit_codes() {
 	done
 }
 
+# README.md's troubleshooting table quotes the programs' messages: each
+# quoted fragment must still be in the C sources (and in the README), so a
+# reworded message fails here instead of leaving the table stale.
+test_readme_messages() {
+	local frag missing=()
+	while IFS= read -r frag; do
+		[ -n "$frag" ] || continue
+		grep -qF -- "$frag" "$TOP/README.md" || missing+=("README: $frag")
+		grep -rqF -- "$frag" "$TOP/init" "$TOP/src" || missing+=("code: $frag")
+	done <<'EOF'
+waiting for the peer
+a peer is connected but did not finish
+uid not in allow-uid
+peer aborted: 
+handoff failed; exiting (on-failure=exit)
+needs CAP_SYS_CHROOT; without it let the peer pivot instead
+directory of 
+it exists and is not a socket
+unknown key '
+which is NOT persistent
+persistent volume 
+cannot hold overlayfs' 
+does not report file types (d_type)
+are on different filesystems; overlayfs needs one
+setns into the init's mount namespace
+the target has no mount at 
+is the overlay module loaded?
+no init listens on 
+it has already switched root (or has not started yet)
+the peer has not run yet
+EOF
+	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
+}
+
 run_test "man pages build with scdoc and render" test_pages_build
 run_test "stint(8) documents every stint --help option" test_stint_options
 run_test "stint-peer(8) documents every stint-peer --help option" test_peer_options
 run_test "stint.ini(5) documents exactly the keys stint accepts" test_ini_keys
 run_test "stint(8) documents the exit codes" test_exit_codes
+run_test "README.md's troubleshooting messages exist in the code" test_readme_messages
