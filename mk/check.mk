@@ -13,7 +13,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_OBJ  := $(patsubst %.c,$(O)/%.o,$(UNIT_SRC))
 UNIT_BINS := $(patsubst %.c,$(O)/%,$(UNIT_SRC))
 
-$(UNIT_OBJ): tests/unit/tap.h
+$(UNIT_OBJ): $(wildcard tests/unit/*.h)
 
 # Each unit program links the shared modules (src/*.c, no main()). A test
 # of an init/ or src/peer/ module adds it as an extra prerequisite, e.g.
