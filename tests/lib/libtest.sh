@@ -22,11 +22,16 @@ _cleanups=()
 # defer CMD... : run CMD at exit (last registered first).
 defer() { _cleanups+=("$*"); }
 
-_run_cleanups() {
+_run_deferred() {
 	local i
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
+	_cleanups=()
+}
+
+_run_cleanups() {
+	_run_deferred
 	# Unmount anything a test left below the temp dir before removing it.
 	if [ -d "$TEST_TMP" ]; then
 		awk -v t="$TEST_TMP" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
@@ -48,6 +53,9 @@ run_test() {
 	_test_n=$((_test_n + 1))
 	log="$TEST_TMP/test-$_test_n.log"
 	(
+		# A test's own `defer`s run when its subshell ends, pass or fail.
+		_cleanups=()
+		trap _run_deferred EXIT
 		set -e
 		cd "$TEST_TMP"
 		"$fn" "$@"
