@@ -56,18 +56,6 @@ static const struct key keys[] = {
 	{ "log-level", K_ENUM, F(log_level), level_v },
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void peer_config_defaults(struct peer_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -152,7 +140,7 @@ static int set_enum(int *field, const struct key *k, const char *value, char *er
 			strncat(allowed, k->choices[i], sizeof(allowed) - strlen(allowed) - 1);
 		}
 	}
-	return fail(err, errlen, "%s: '%s' is not one of %s", k->name, value, allowed);
+	return errorf(err, errlen, "%s: '%s' is not one of %s", k->name, value, allowed);
 }
 
 static int set_uint(unsigned *field, const struct key *k, const char *value, char *err, size_t errlen)
@@ -163,7 +151,7 @@ static int set_uint(unsigned *field, const struct key *k, const char *value, cha
 	errno = 0;
 	v = strtoul(value, &end, 10);
 	if (errno || end == value || *end || value[0] == '-' || v > UINT_MAX / 1000)
-		return fail(err, errlen, "%s: '%s' is not a number of seconds", k->name, value);
+		return errorf(err, errlen, "%s: '%s' is not a number of seconds", k->name, value);
 	*field = (unsigned)v;
 	return 0;
 }
@@ -189,12 +177,12 @@ int peer_config_set(struct peer_config *c, const char *key, const char *value, i
 		switch (k->type) {
 		case K_PATH:
 			if (value[0] != '/')
-				return fail(err, errlen, "%s: '%s' is not an absolute path", key, value);
+				return errorf(err, errlen, "%s: '%s' is not an absolute path", key, value);
 			/* fall through */
 		case K_STR:
 			free(*(char **)field);
 			if (!(*(char **)field = strdup(value)))
-				return fail(err, errlen, "%s: out of memory", key);
+				return errorf(err, errlen, "%s: out of memory", key);
 			return 0;
 		case K_ENUM:
 			return set_enum(field, k, value, err, errlen);
@@ -202,15 +190,15 @@ int peer_config_set(struct peer_config *c, const char *key, const char *value, i
 			return set_uint(field, k, value, err, errlen);
 		case K_LIST:
 			if (set_list(field, value, level, ", \t") < 0)
-				return fail(err, errlen, "%s: out of memory", key);
+				return errorf(err, errlen, "%s: out of memory", key);
 			return 0;
 		case K_COLONS:
 			if (set_list(field, strcmp(value, "image") == 0 ? "" : value, level, ":") < 0)
-				return fail(err, errlen, "%s: out of memory", key);
+				return errorf(err, errlen, "%s: out of memory", key);
 			return 0;
 		}
 	}
-	return fail(err, errlen, "unknown key '%s'", key);
+	return errorf(err, errlen, "unknown key '%s'", key);
 }
 
 struct ini_ctx {
@@ -240,14 +228,14 @@ int peer_config_load(struct peer_config *c, const char *path, char *err, size_t 
 	int rc;
 
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errorf(err, errlen, "%s: %s", path, strerror(errno));
 	rc = ini_parse_file(f, peer_ini_handler, &ctx);
 	fclose(f);
 	if (rc == 0)
 		return 0;
 	if (ctx.reason[0] == '\0')
 		snprintf(ctx.reason, sizeof(ctx.reason), "syntax error");
-	return fail(err, errlen, "%s:%d: %s", path, rc, ctx.reason);
+	return errorf(err, errlen, "%s:%d: %s", path, rc, ctx.reason);
 }
 
 int peer_config_env(struct peer_config *c, char *err, size_t errlen)
@@ -272,7 +260,7 @@ int peer_config_env(struct peer_config *c, char *err, size_t errlen)
 		if (strcmp(vars[i].env, "STINT_LOG_LEVEL") == 0 && strcmp(v, "quiet") == 0)
 			v = "error";
 		if (peer_config_set(c, vars[i].key, v, PEER_LVL_ENV, why, sizeof(why)) < 0)
-			return fail(err, errlen, "%s: %s", vars[i].env, why);
+			return errorf(err, errlen, "%s: %s", vars[i].env, why);
 	}
 	return 0;
 }
@@ -280,13 +268,13 @@ int peer_config_env(struct peer_config *c, char *err, size_t errlen)
 static int check_tmpfs_entry(const char *entry, char *err, size_t errlen)
 {
 	if (entry[0] != '/')
-		return fail(err, errlen, "tmpfs: '%s' does not start with an absolute path", entry);
+		return errorf(err, errlen, "tmpfs: '%s' does not start with an absolute path", entry);
 	for (const char *o = strchr(entry, ':'); o; o = strchr(o + 1, ':')) {
 		const char *next = strchr(o + 1, ':');
 		size_t n = next ? (size_t)(next - o - 1) : strlen(o + 1);
 
 		if (n == 0 || !memchr(o + 1, '=', n))
-			return fail(err, errlen, "tmpfs: option '%.*s' in '%s' is not KEY=VALUE", (int)n, o + 1,
+			return errorf(err, errlen, "tmpfs: option '%.*s' in '%s' is not KEY=VALUE", (int)n, o + 1,
 				    entry);
 	}
 	return 0;
@@ -296,7 +284,7 @@ static int check_paths(const struct strlist *l, const char *key, char *err, size
 {
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i][0] != '/')
-			return fail(err, errlen, "%s: '%s' is not an absolute path", key, l->v[i]);
+			return errorf(err, errlen, "%s: '%s' is not an absolute path", key, l->v[i]);
 	}
 	return 0;
 }
@@ -304,11 +292,11 @@ static int check_paths(const struct strlist *l, const char *key, char *err, size
 int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 {
 	if (!c->socket)
-		return fail(err, errlen, "no socket: give -s PATH, socket= in peer.ini or STINT_SOCKET");
+		return errorf(err, errlen, "no socket: give -s PATH, socket= in peer.ini or STINT_SOCKET");
 	if (!c->state && (!c->upper || !c->work))
-		return fail(err, errlen, "no persistent volume: give state=DIR, or both upper= and work=");
+		return errorf(err, errlen, "no persistent volume: give state=DIR, or both upper= and work=");
 	if (c->state && (c->upper || c->work))
-		return fail(err, errlen, "state= and upper=/work= exclude each other");
+		return errorf(err, errlen, "state= and upper=/work= exclude each other");
 	if (check_paths(&c->lower, "lower", err, errlen) || check_paths(&c->include, "include", err, errlen) ||
 	    check_paths(&c->exclude, "exclude", err, errlen))
 		return -1;
@@ -317,8 +305,8 @@ int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 			return -1;
 	}
 	if (c->carry == PEER_CARRY_LIST && c->include.n == 0)
-		return fail(err, errlen, "carry=list needs include=PATH,...");
+		return errorf(err, errlen, "carry=list needs include=PATH,...");
 	if (c->root && strcmp(c->root, "/") == 0)
-		return fail(err, errlen, "root: the new root cannot be '/'");
+		return errorf(err, errlen, "root: the new root cannot be '/'");
 	return 0;
 }
