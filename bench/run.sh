@@ -6,7 +6,8 @@
 #     (Debian packages; missing ones are left out);
 #  2. handoff: stint serving a socket, `stint-peer exec -- stint-peer ready
 #     --root /` connecting, receiving the fds, sending READY, getting ACK;
-#  3. binary sizes.
+#  3. resident memory of each init while it supervises a child;
+#  4. binary sizes.
 # BENCH_N runs per line (default 300; the handoff does BENCH_N/3).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,6 +63,26 @@ if [ -x "$peer" ] && [ "$(id -u)" = 0 ]; then
 else
 	echo "== handoff: skipped (needs root and build/static/stint-peer)"
 fi
+
+echo
+echo "== resident memory of the init while it supervises sleep (kB, VmRSS / VmHWM)"
+rss_line() {
+	local name=$1 pid rss hwm
+	shift
+	"$@" >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.3
+	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo '?')
+	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo '?')
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	printf '%-34s %6s %6s\n' "$name" "$rss" "$hwm"
+}
+rss_line "stint --supervise (static musl)" "$stint" -q --supervise -- sleep 5
+command -v tini-static >/dev/null && rss_line "tini-static -s" tini-static -s -- sleep 5
+command -v tini >/dev/null && rss_line "tini -s" tini -s -- sleep 5
+command -v dumb-init >/dev/null && rss_line "dumb-init" dumb-init sleep 5
+command -v catatonit >/dev/null && rss_line "catatonit" catatonit -- sleep 5
 
 echo
 echo "== sizes (bytes)"
