@@ -129,6 +129,28 @@ t_restart_keeps_data() {
 	# (busybox init takes 3 s to stop; the clean stops are tested above.)
 }
 
+# The peer fails (here: a lower layer that does not exist): it aborts the
+# handoff with its reason; stint logs it and exits 3, or with
+# --on-failure boot runs the init in the image's own root (no persistence).
+t_peer_fails() {
+	local policy=$1
+	pod_new "peer-fails-$policy"
+	pod_os "$IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 20 --on-failure "$policy"
+	pod_peer /usr/bin/stint-peer -s "$SOCK" prepare --state /pv --lower /nonexistent
+	pod_start
+	if [ "$policy" = exit ]; then
+		pod_wait_os 20 || { pod_logs; fail "stint did not exit"; }
+		pod_logs
+		assert_eq "$POD_OS_RC" 3 "stint's exit status"
+	else
+		wait_for 10 grep -q '^rcS: boot 1' "$POD_OS_LOG" || { pod_logs; fail "no boot in the image's root"; }
+		pod_logs
+		assert_eq "$(pod_exec cat /var/lib/demo/boots)" 1 "the image's own root"
+		[ ! -e "$POD_PV/upper/var/lib/demo/boots" ] || fail "the failed handoff wrote to the PV"
+	fi
+	assert_file_has_content "$POD_OS_LOG" 'peer aborted: clone the lower layer /nonexistent.*No such file or directory'
+}
+
 # A new image version under the same PV: what the OS never changed comes
 # from the new image, what it changed (copied up) shadows the new version.
 t_image_update() {
@@ -185,6 +207,8 @@ run_test "busybox init, chroot mode: boots, runc exec lands in the old root, sto
 run_test "busybox init without any capability (pivot mode)" t_no_caps
 run_test "chroot mode without CAP_SYS_CHROOT fails cleanly (exit 3)" t_no_caps_chroot_fails
 run_test "pod restart with the same PV keeps the data" t_restart_keeps_data
+run_test "a failing peer aborts: stint exits 3 with its reason" t_peer_fails exit
+run_test "a failing peer with --on-failure boot: the image boots without persistence" t_peer_fails boot
 run_test "a new image version under the same PV: unchanged files update, changed ones stay" t_image_update
 run_test "peer started first: waits for the socket, the OS container joins the pod" t_peer_first
 run_test "OS container restart alone: the running peer prepares the new init again" t_container_restart
