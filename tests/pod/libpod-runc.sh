@@ -62,12 +62,10 @@ pod_new() {
 	POD_OS_RC=
 	mkdir -p "$POD_DIR" "$POD_SHARED" "$POD_PV" "$POD_RUNC_ROOT"
 	export POD_NAME POD_DIR POD_SHARED POD_PV POD_RUNC_ROOT POD_OS_ID POD_PEER_ID POD_CGROUP
-	# run_test runs each test in a subshell, which neither inherits the
-	# file's EXIT trap nor shares its defer list: clean up when the test ends.
-	if [ "$BASH_SUBSHELL" -gt 0 ]; then
-		trap pod_delete_all EXIT
-		trap 'exit 143' TERM INT HUP
-	fi
+	# Clean up when the test ends (run_test runs a test's defers when its
+	# subshell exits), also when the subshell is killed by a signal.
+	defer pod_delete_all
+	[ "$BASH_SUBSHELL" -eq 0 ] || trap 'exit 143' TERM INT HUP
 }
 
 # _pod_spec DIR: a fresh `runc spec` in DIR.
