@@ -320,7 +320,11 @@ static void accept_peer(struct server *s)
 		return;
 	}
 	/* pid 0: the peer's pid namespace is not below ours (a sidecar). */
-	log_info("peer connected: pid %d uid %u gid %u", cred.pid, cred.uid, cred.gid);
+	if (cred.pid > 0)
+		log_info("peer connected: pid %d uid %u gid %u", cred.pid, cred.uid, cred.gid);
+	else
+		log_info("peer connected: uid %u gid %u (its pid namespace is not visible from here)", cred.uid,
+			 cred.gid);
 	s->peer_fd = fd;
 	send_hello(s);
 }
