@@ -152,9 +152,25 @@ EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
 }
 
+# docs/architecture.md names every source file, and no file that is gone.
+test_architecture_files() {
+	local f missing=() stale=()
+	for f in "$TOP"/init/*.c "$TOP"/src/*.c "$TOP"/src/peer/*.c; do
+		f=${f#"$TOP"/}
+		# Listed as `init/x.c`, or as `x.c` in a row naming its directory.
+		grep -qF -- "${f##*/}" "$TOP/docs/architecture.md" || missing+=("$f")
+	done
+	for f in $(grep -oE '`(init|src|src/peer)/[a-z_]+\.c`' "$TOP/docs/architecture.md" | tr -d '`' | sort -u); do
+		[ -e "$TOP/$f" ] || stale+=("$f")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "docs/architecture.md does not mention: ${missing[*]}"
+	[ ${#stale[@]} -eq 0 ] || fail "docs/architecture.md names files that do not exist: ${stale[*]}"
+}
+
 run_test "man pages build with scdoc and render" test_pages_build
 run_test "stint(8) documents every stint --help option" test_stint_options
 run_test "stint-peer(8) documents every stint-peer --help option" test_peer_options
 run_test "stint.ini(5) documents exactly the keys stint accepts" test_ini_keys
 run_test "stint(8) documents the exit codes" test_exit_codes
 run_test "README.md's troubleshooting messages exist in the code" test_readme_messages
+run_test "docs/architecture.md covers every source file" test_architecture_files
