@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Turn an LXC container's root filesystem tarball into an OCI image whose
-# ENTRYPOINT is stint, with buildah (no Docker daemon). Run as root (or inside
-# `buildah unshare`), so the owners of the files in the tarball are kept.
+# ENTRYPOINT is stint, with buildah (no Docker daemon). Run as root, so the
+# owners of the files in the tarball are kept (rootless: untested).
 #
 #   build-image.sh [-t IMAGE] [--stint FILE] [--config FILE] [--init CMD]
 #                  [--stop-signal SIG] ROOTFS.tar[.gz|.xz|.zst]
