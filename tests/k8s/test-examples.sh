@@ -127,7 +127,7 @@ test_k8s_images() {
 	local base=$TEST_TMP/os-base
 	make_busybox_os "$base"
 	podman_import "$base" localhost/os-base:latest "$IMAGE_PATH"
-	timeout 120 buildah build -f "$TOP/k8s/images/Containerfile.os" --build-arg BASE=localhost/os-base:latest \
+	timeout 120 buildah build --network none -f "$TOP/k8s/images/Containerfile.os" --build-arg BASE=localhost/os-base:latest \
 		--build-arg STOP_SIGNAL=SIGUSR2 -t localhost/stint-os:latest "$(dirname "$STINT_STATIC")" ||
 		fail "building Containerfile.os"
 	timeout 120 buildah build -f "$TOP/k8s/images/Containerfile.peer" -t localhost/stint-peer:latest \
