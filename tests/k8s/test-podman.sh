@@ -64,7 +64,6 @@ pv_dir() { podman volume inspect stint-pod-state --format '{{.Mountpoint}}'; }
 # upper_has FILE: FILE (relative to the OS root) is in the upper on the PV.
 upper_has() { [ -e "$(pv_dir)/upper/$1" ]; }
 
-NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 
 test_setup() {
 	command -v node >/dev/null || fail "node not installed"
@@ -187,9 +186,36 @@ test_systemd_pod() {
 	down
 }
 
+# The StatefulSet of the pivot-drop-all overlay, rendered by kustomize and
+# turned into its first pod (stint-os-0, claim state-stint-os-0) as the
+# controller would: the overlay's patches as they are, run for real.
+test_overlay_statefulset_pod() {
+	local out ss=stint-os-0
+	node "$NODE_DIR/kustomize-lite.mjs" "$TOP/k8s/overlays/pivot-drop-all" >ss.yaml
+	node "$NODE_DIR/podman-pod.mjs" ss.yaml "{\"peerArgs\": [$BUSYBOX_ARGS]}" >play.yaml
+	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 || { cat play.out; fail "kube play"; }
+	if ! wait_for 30 logs_have "$ss-os" 'rcS: boot'; then
+		podman logs "$ss-os" 2>&1 | tail -n 30; podman logs "$ss-stint-peer" 2>&1 | tail -n 30
+		fail "the OS did not boot in $ss"
+	fi
+	podman logs "$ss-os" >os.log 2>&1
+	cat os.log
+	assert_file_has_content os.log 'switched root: pivoted by the peer'
+	out=$(timeout 10 podman exec "$ss-os" grep -E '^CapBnd' /proc/1/status)
+	grep -q 'CapBnd:.0000000000000000' <<<"$out" || fail "PID 1 has a bounding set: $out"
+	out=$(timeout 10 podman exec "$ss-os" cat /var/lib/demo/boots)
+	assert_eq "$out" 1 "boots seen by podman exec in the new root"
+	[ -e "$(podman volume inspect state-$ss --format '{{.Mountpoint}}')/upper/var/lib/demo/boots" ] ||
+		fail "the boot counter is not on the claim state-$ss"
+	timeout 60 podman pod stop -t 30 "$ss" >/dev/null || fail "pod stop"
+	assert_eq "$(podman inspect "$ss-os" --format '{{.State.ExitCode}}')" 0 "exit code of the OS container"
+	timeout 60 podman kube down play.yaml >/dev/null || fail "kube down"
+}
+
 NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 podman_env
 run_test "setup: npm packages, a private podman store, the two images" test_setup
 run_test "podman kube play k8s/pod.yaml: handoff, boot, persistence across a replay" test_chroot_pod_persists
 run_test "podman kube play, pivot mode with capabilities drop ALL" test_pivot_drop_all_pod
+run_test "podman kube play of the overlay pivot-drop-all's StatefulSet pod" test_overlay_statefulset_pod
 run_test "podman kube play k8s/pod.yaml with systemd: READY=1 probe, running, STOPSIGNAL 37, machine-id kept" test_systemd_pod

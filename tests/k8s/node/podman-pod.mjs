@@ -13,13 +13,28 @@
 //   {"dropAll": true}   os container: capabilities drop ALL (as the overlay)
 //   {"peerArgs": [...]} appended to the peer's command (e.g. --mode pivot)
 //   node podman-pod.mjs k8s/pod.yaml '{"dropAll":true}' > play.yaml
+//   kubectl kustomize k8s/overlays/pivot-drop-all > ss.yaml; node podman-pod.mjs ss.yaml
 import { readFileSync } from "node:fs";
 import { parseAllDocuments, stringify } from "yaml";
 
 const [file, optsJson] = process.argv.slice(2);
 const opts = JSON.parse(optsJson || "{}");
+// A StatefulSet (e.g. a rendered kustomization) becomes its first pod, as
+// the controller would make it: NAME-0, each volumeClaimTemplate a claim
+// named TEMPLATE-NAME-0. Services are dropped (podman has no use for them).
+function podOf(ss) {
+	const name = `${ss.metadata.name}-0`;
+	const spec = structuredClone(ss.spec.template.spec);
+	spec.volumes = [...(spec.volumes || []), ...(ss.spec.volumeClaimTemplates || []).map((t) => ({
+		name: t.metadata.name,
+		persistentVolumeClaim: { claimName: `${t.metadata.name}-${name}` },
+	}))];
+	return { apiVersion: "v1", kind: "Pod", metadata: { name, labels: ss.spec.template.metadata?.labels }, spec };
+}
+
 const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS())
-	.filter((o) => o && o.kind !== "PersistentVolumeClaim");
+	.filter((o) => o && o.kind !== "PersistentVolumeClaim" && o.kind !== "Service")
+	.map((o) => (o.kind === "StatefulSet" ? podOf(o) : o));
 for (const o of docs) {
 	if (o.kind !== "Pod") continue;
 	const spec = o.spec;
