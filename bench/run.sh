@@ -25,27 +25,30 @@ true_bin=$out/true # a static musl `true`, so no dynamic loading in any line
 # The table's "µs" columns are medians etc. of whole runs in microseconds.
 us() { awk -v v="$1" 'BEGIN { printf "%8.0f", v }'; }
 
-echo "== start-up: exec of INIT ... $true_bin until exit, $n runs, microseconds"
-printf '%-34s %8s %8s %8s\n' "init" median min p90
-base=
-line() {
-	local name=$1 res nums
+echo "== start-up: exec of INIT ... $true_bin until exit, $n runs each, taking turns, microseconds"
+names=() argv=()
+add() {
+	names+=("$1")
 	shift
-	res=$("$st" run "$n" "$@") || { printf '%-34s %s\n' "$name" "FAILED"; return; }
-	read -r -a nums <<<"$res"
-	set -- "${nums[@]}"
-	[ -n "$base" ] || base=$1
-	printf '%-34s %s %s %s   (+%s over true alone)\n' "$name" "$(us "$1")" "$(us "$2")" "$(us "$3")" \
-		"$(($1 - base))"
+	[ ${#argv[@]} -eq 0 ] || argv+=(":::")
+	argv+=("$@")
 }
-line "true alone (baseline)" "$true_bin"
-line "stint --supervise (static musl)" "$stint" -q --supervise -- "$true_bin"
-line "stint, exec mode (static musl)" "$stint" -q -- "$true_bin"
+add "true alone (baseline)" "$true_bin"
+add "stint --supervise (static musl)" "$stint" -q --supervise -- "$true_bin"
+add "stint, exec mode (static musl)" "$stint" -q -- "$true_bin"
 for b in tini-static tini; do
-	command -v $b >/dev/null && line "$b -s" "$(command -v $b)" -s -- "$true_bin"
+	command -v $b >/dev/null && add "$b -s" "$(command -v $b)" -s -- "$true_bin"
 done
-command -v dumb-init >/dev/null && line "dumb-init" "$(command -v dumb-init)" "$true_bin"
-command -v catatonit >/dev/null && line "catatonit" "$(command -v catatonit)" -- "$true_bin"
+command -v dumb-init >/dev/null && add "dumb-init" "$(command -v dumb-init)" "$true_bin"
+command -v catatonit >/dev/null && add "catatonit" "$(command -v catatonit)" -- "$true_bin"
+mapfile -t results < <("$st" run "$n" "${argv[@]}")
+[ ${#results[@]} -eq ${#names[@]} ] || { echo "bench: spawntime failed" >&2; exit 1; }
+printf '%-34s %8s %8s %8s  %s\n' "init" median min p90 "median over true alone"
+read -r base _ <<<"${results[0]}"
+for i in "${!names[@]}"; do
+	read -r med min p90 <<<"${results[$i]}"
+	printf '%-34s %s %s %s  %+6d\n' "${names[$i]}" "$(us "$med")" "$(us "$min")" "$(us "$p90")" $((med - base))
+done
 
 echo
 if [ -x "$peer" ] && [ "$(id -u)" = 0 ]; then

@@ -1,9 +1,11 @@
 /* Timing harness for bench/run.sh: microsecond timings of whole process
  * lifetimes, without a shell's fork overhead in the numbers.
  *
- *   spawntime run N CMD [ARG]...
- *       spawn CMD N times (stdout/stderr to /dev/null), each from exec to
- *       reaped exit; print "median_us min_us p90_us".
+ *   spawntime run N CMD [ARG]... [::: CMD [ARG]...]...
+ *       spawn each CMD N times (stdout/stderr to /dev/null), timing each
+ *       from spawn to reaped exit, the commands taking turns so that a
+ *       noisy moment of the machine hits all of them alike; print one line
+ *       "median_us min_us p90_us" per CMD.
  *   spawntime handoff N SOCK INIT... --- PEER...
  *       N times: start INIT (which serves SOCK), wait until SOCK listens,
  *       then time PEER from spawn to exit (connect, HELLO with the fds,
@@ -79,16 +81,36 @@ static long long pct(long long *v, int n, int p)
 
 static int run(int n, char **argv)
 {
-	long long *t = calloc((size_t)n, sizeof(*t));
+	char **cmds[64];
+	long long *t[64];
+	int ncmd = 0;
 
-	for (int i = 0; i < n; i++) {
-		long long t0 = now_us();
-
-		wait_ok(spawn_quiet(argv), argv[0]);
-		t[i] = now_us() - t0;
+	cmds[ncmd++] = argv;
+	for (char **a = argv; *a && ncmd < 64; a++) {
+		if (strcmp(*a, ":::") == 0) {
+			*a = NULL;
+			cmds[ncmd++] = a + 1;
+		}
 	}
-	printf("%lld %lld %lld\n", pct(t, n, 50), pct(t, n, 0), pct(t, n, 90));
-	free(t);
+	for (int c = 0; c < ncmd; c++) {
+		if (!cmds[c][0]) {
+			fprintf(stderr, "spawntime: empty command\n");
+			return 2;
+		}
+		t[c] = calloc((size_t)n, sizeof(**t));
+	}
+	for (int i = 0; i < n; i++) {
+		for (int c = 0; c < ncmd; c++) {
+			long long t0 = now_us();
+
+			wait_ok(spawn_quiet(cmds[c]), cmds[c][0]);
+			t[c][i] = now_us() - t0;
+		}
+	}
+	for (int c = 0; c < ncmd; c++) {
+		printf("%lld %lld %lld\n", pct(t[c], n, 50), pct(t[c], n, 0), pct(t[c], n, 90));
+		free(t[c]);
+	}
 	return 0;
 }
 
@@ -166,7 +188,7 @@ int main(int argc, char **argv)
 		if (peer && *peer && init[0])
 			return handoff(n, argv[3], init, peer);
 	}
-	fprintf(stderr, "usage: spawntime run N CMD [ARG]...\n"
+	fprintf(stderr, "usage: spawntime run N CMD [ARG]... [::: CMD [ARG]...]...\n"
 			"       spawntime handoff N SOCK INIT... --- PEER...\n");
 	return 2;
 }
