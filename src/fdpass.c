@@ -128,9 +128,11 @@ int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size
 	ngot = collect_fds(&mh, got, maxfds < STINT_MAX_FDS ? maxfds : STINT_MAX_FDS);
 	if (n == 0 && ngot == 0)
 		return STINT_RECV_EOF;
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || ngot > maxfds) {
+	/* The buffer holds one byte more than the largest message, so that a
+	 * datagram of STINT_MSG_MAX + 1 bytes is seen as too large, not cut. */
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || n > STINT_MSG_MAX || ngot > maxfds) {
 		close_all(got, ngot < maxfds ? ngot : maxfds);
-		if (mh.msg_flags & MSG_TRUNC)
+		if (mh.msg_flags & MSG_TRUNC || n > STINT_MSG_MAX)
 			snprintf(err, errlen, "message larger than %d bytes", STINT_MSG_MAX);
 		else
 			snprintf(err, errlen, "message carries %zu file descriptors, %zu expected at most", ngot,

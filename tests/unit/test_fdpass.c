@@ -218,6 +218,7 @@ static void test_oversized(void)
 	rc = stint_recv_msg(sv[1], &m, fds, &nfds, STINT_MAX_FDS, err, sizeof(err));
 	ok(rc == STINT_RECV_BAD && nfds == 0, "%d-byte datagram: STINT_RECV_BAD, no fds handed out: %s",
 	   STINT_MSG_MAX + 1, err);
+	ok(strstr(err, "larger than") && has_number(err, STINT_MSG_MAX), "one byte over: refused for its size");
 	rc = stint_recv_msg(sv[1], &m, fds, &nfds, STINT_MAX_FDS, err, sizeof(err));
 	is_int(rc, STINT_RECV_BAD, "%zu-byte datagram: STINT_RECV_BAD: %s", sizeof(big), err);
 	ok(has_number(err, STINT_MSG_MAX), "the reason names the limit");
