@@ -4,6 +4,7 @@
 #define STINT_PEER_PREPARE_H
 
 #include <sys/types.h>
+#include <time.h>
 
 #include "stint/notify.h"
 
@@ -15,7 +16,8 @@ struct peer_run {
 	struct peer_state st;
 	int notify_fd; /* the sd_notify socket we serve, or -1 */
 	int rootfd; /* O_PATH of the new root after a switch, or -1 */
-	ino_t sock_ino; /* the socket we last prepared through */
+	ino_t sock_ino; /* the socket we last prepared through ... */
+	struct timespec sock_ctime; /* ... and when it was made: inodes get reused */
 	int sock_gone; /* it disappeared since (the init switched) */
 };
 

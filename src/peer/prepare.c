@@ -178,7 +178,10 @@ int prepare_once(struct peer_run *run)
 	rc = handoff_connect(&h, c->socket, c->wait_socket);
 	/* Remember the socket even when nobody listens there (a dead init's
 	 * leftover), so that the wait loop only retries for a new one. */
-	run->sock_ino = stat(c->socket, &st) == 0 ? st.st_ino : 0;
+	if (stat(c->socket, &st) == 0) {
+		run->sock_ino = st.st_ino;
+		run->sock_ctime = st.st_ctim;
+	}
 	run->sock_gone = 0;
 	if (rc == HANDOFF_NO_SOCKET)
 		return PREPARE_NO_SOCKET;

@@ -34,8 +34,11 @@ static int socket_is_new(struct peer_run *run)
 		run->sock_gone = 1;
 		return 0;
 	}
-	/* Inode numbers get reused: a socket seen gone and back is new too. */
-	return S_ISSOCK(st.st_mode) && (st.st_ino != run->sock_ino || run->sock_gone);
+	/* Inode numbers get reused, often at once: a socket seen gone and
+	 * back, or made at another time, is new too. */
+	return S_ISSOCK(st.st_mode) &&
+	       (st.st_ino != run->sock_ino || run->sock_gone || st.st_ctim.tv_sec != run->sock_ctime.tv_sec ||
+		st.st_ctim.tv_nsec != run->sock_ctime.tv_nsec);
 }
 
 /* Fallback readiness for inits without sd_notify: a path in the new root. */
