@@ -53,10 +53,18 @@ TESTS ?=
 # ./stint and ./stint-peer links (what tests run by hand use) at build/asan.
 CHECK_BUILD = $(if $(SANITIZE),$(BINS) $(if $(wildcard man/*.scd),man),all)
 
-check: $(CHECK_BUILD) static unit-tests
+# `make check` works on a fresh Debian machine: it installs what is missing
+# first (tools/install-deps.sh), then builds and runs everything.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+deps:
+	@tools/install-deps.sh
+
+check-run: $(CHECK_BUILD) static unit-tests
 	@echo "check: $(if $(SANITIZE),ASan+UBSan build $(O),dev build $(O)), static $(STATIC_O)"
 	@start=$$(date +%s); \
 	env $(TEST_ENV) tests/run.sh $(TESTS); rc=$$?; \
 	echo "check: $$(( $$(date +%s) - start )) s"; exit $$rc
 
-.PHONY: check unit-tests
+.PHONY: check check-run deps unit-tests
