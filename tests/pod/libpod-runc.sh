@@ -46,6 +46,14 @@ POD_ALL_CAPS="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUI
 POD_K8S_CAPS="CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"
 : "${POD_TIMEOUT:=30}"
 
+# Every pod test file starts with this: without runc it has nothing to run
+# (a skip, which STINT_MUST_WORK=1 turns into a failure).
+require_runc() {
+	command -v runc >/dev/null && return 0
+	run_test "runc pod" skip "runc is not installed (apt-get install runc)"
+	exit 0
+}
+
 _pod_runc() { timeout "$POD_TIMEOUT" runc --root "$POD_RUNC_ROOT" "$@"; }
 
 # pod_new NAME [PV_DIR]: set up the pod's directories; a given PV_DIR is

@@ -8,10 +8,7 @@ source "$TOP/tests/lib/rootfs.sh"
 source "$TOP/tests/images/images.sh"
 source "$TOP/tests/pod/libpod-runc.sh"
 
-if ! command -v runc >/dev/null; then
-	run_test "runc pod" skip "runc is not installed (apt-get install runc)"
-	exit 0
-fi
+require_runc
 
 IMAGE=$TEST_TMP/busybox-os
 make_busybox_os "$IMAGE"
