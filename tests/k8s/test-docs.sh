@@ -167,6 +167,24 @@ test_architecture_files() {
 	[ ${#stale[@]} -eq 0 ] || fail "docs/architecture.md names files that do not exist: ${stale[*]}"
 }
 
+# examples/stint.ini shows every key stint accepts, and stint accepts the
+# file with every key uncommented (socket and ready-file pointed into the
+# test dir and a short timeout by flags, which override the file: exit 3,
+# the handoff timed out, means the file parsed).
+test_example_stint_ini() {
+	local keys key missing=() rc=0
+	keys=$(long_options "$STINT" | sed 's/^--//' | grep -vxE 'config|help|version|verbose|quiet')
+	for key in $keys log-level command; do
+		grep -qE "^;$key = " "$TOP/examples/stint.ini" || missing+=("$key")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "examples/stint.ini lacks: ${missing[*]}"
+	sed 's/^;//' "$TOP/examples/stint.ini" >all.ini
+	timeout 10 "$STINT" -c all.ini --socket "$TEST_TMP/s.sock" --ready-file "$TEST_TMP/ready" \
+		--timeout 0.1 -- true >out.txt 2>&1 || rc=$?
+	cat out.txt
+	assert_eq "$rc" 3 "stint on examples/stint.ini uncommented (2 = config error)"
+}
+
 run_test "man pages build with scdoc and render" test_pages_build
 run_test "stint(8) documents every stint --help option" test_stint_options
 run_test "stint-peer(8) documents every stint-peer --help option" test_peer_options
@@ -174,3 +192,4 @@ run_test "stint.ini(5) documents exactly the keys stint accepts" test_ini_keys
 run_test "stint(8) documents the exit codes" test_exit_codes
 run_test "README.md's troubleshooting messages exist in the code" test_readme_messages
 run_test "docs/architecture.md covers every source file" test_architecture_files
+run_test "examples/stint.ini has every key and parses" test_example_stint_ini
