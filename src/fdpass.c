@@ -101,38 +101,53 @@ static size_t collect_fds(struct msghdr *mh, int *got, size_t room)
 	return n;
 }
 
-int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err,
-		   size_t errlen)
+ssize_t stint_recv_raw(int sock, void *buf, size_t cap, int *fds, size_t room, size_t *nfds, bool *truncated)
 {
-	uint8_t buf[STINT_MSG_MAX + 1];
 	union {
 		/* Room for more than we accept, so that an oversized fd list
 		 * is seen (and closed) rather than silently cut. */
 		char buf[CMSG_SPACE(sizeof(int) * (STINT_MAX_FDS + 64))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+
+	*nfds = 0;
+	*truncated = false;
+	n = TEMP_FAILURE_RETRY(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC));
+	if (n < 0)
+		return -1;
+	*nfds = collect_fds(&mh, fds, room);
+	*truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+	return n;
+}
+
+int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err,
+		   size_t errlen)
+{
+	/* One byte more than the largest message, so that a datagram of
+	 * STINT_MSG_MAX + 1 bytes is seen as too large, not cut. */
+	uint8_t buf[STINT_MSG_MAX + 1];
 	int got[STINT_MAX_FDS];
 	size_t ngot;
+	bool truncated;
 	ssize_t n;
 
 	if (nfds)
 		*nfds = 0;
-	n = TEMP_FAILURE_RETRY(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC));
+	n = stint_recv_raw(sock, buf, sizeof(buf), got, maxfds < STINT_MAX_FDS ? maxfds : STINT_MAX_FDS, &ngot,
+			   &truncated);
 	if (n < 0)
 		return STINT_RECV_ERR;
-	ngot = collect_fds(&mh, got, maxfds < STINT_MAX_FDS ? maxfds : STINT_MAX_FDS);
 	if (n == 0 && ngot == 0)
 		return STINT_RECV_EOF;
-	/* The buffer holds one byte more than the largest message, so that a
-	 * datagram of STINT_MSG_MAX + 1 bytes is seen as too large, not cut. */
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC) || n > STINT_MSG_MAX || ngot > maxfds) {
+	if (truncated || n > STINT_MSG_MAX || ngot > maxfds) {
 		close_all(got, ngot < maxfds ? ngot : maxfds);
-		if (mh.msg_flags & MSG_TRUNC || n > STINT_MSG_MAX)
+		if (n > STINT_MSG_MAX)
 			snprintf(err, errlen, "message larger than %d bytes", STINT_MSG_MAX);
 		else
 			snprintf(err, errlen, "message carries %zu file descriptors, %zu expected at most", ngot,

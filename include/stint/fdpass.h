@@ -3,7 +3,9 @@
 #ifndef STINT_FDPASS_H
 #define STINT_FDPASS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "stint/proto.h"
@@ -17,6 +19,13 @@ int stint_send(int sock, const void *buf, size_t len, const int *fds, size_t nfd
 int stint_send_text(int sock, uint16_t type, const char *text);
 int stint_send_ack(int sock);
 int stint_send_ready(int sock, uint32_t mode, const char *path);
+
+/* Receive one datagram of any content (at most cap bytes) with the fds
+ * attached to it, close-on-exec: up to `room` are stored in fds[], any
+ * further ones closed. *nfds counts all that came; *truncated says the
+ * datagram or its fd list did not fit. Returns the length received (0 at
+ * end of connection) or -1 with errno. */
+ssize_t stint_recv_raw(int sock, void *buf, size_t cap, int *fds, size_t room, size_t *nfds, bool *truncated);
 
 enum stint_recv_result {
 	STINT_RECV_OK = 0,

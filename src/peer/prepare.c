@@ -3,6 +3,7 @@
  * target steps in a forked child (src/peer/target.c), then READY or ABORT,
  * and --then wait (src/peer/wait.c) or exit. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,11 +83,44 @@ static int job_open(struct job *j, const struct handoff *h)
 	return 0;
 }
 
-/* Run target_prepare() in a child; its verdict, reason and an O_PATH fd of
- * the new root come back over a socketpair. */
+/* In the worker: run the target steps, then report "VERDICT REASON" and,
+ * on success, an O_PATH fd of the new root. */
+static void worker_main(struct job *j, int sock) __attribute__((noreturn));
+static void worker_main(struct job *j, int sock)
+{
+	char msg[1100];
+	int r = target_prepare(j), fd = -1;
+
+	snprintf(msg, sizeof(msg), "%d %s", r, r == TARGET_FAILED ? fail_reason() : "");
+	if (r != TARGET_FAILED)
+		fd = open(r == TARGET_PIVOTED ? "/" : j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	stint_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0);
+	_exit(0);
+}
+
+/* In the peer: the worker's verdict (TARGET_FAILED if it said nothing). */
+static int read_verdict(int sock, int *rootfd)
+{
+	char msg[1100] = "", *reason;
+	size_t nfd;
+	bool truncated;
+	int rc;
+
+	if (stint_recv_raw(sock, msg, sizeof(msg) - 1, rootfd, 1, &nfd, &truncated) <= 0)
+		return TARGET_FAILED;
+	rc = atoi(msg);
+	reason = strchr(msg, ' ');
+	if (rc == TARGET_FAILED)
+		fail("%s", reason && reason[1] ? reason + 1 : "unknown failure");
+	return rc;
+}
+
+/* Run target_prepare() in a child (setns needs a single-threaded process
+ * whose namespaces we can throw away); its verdict, reason and an O_PATH
+ * fd of the new root come back over a socketpair. */
 static int run_target(struct job *j, int *rootfd)
 {
-	int sv[2], status, rc = TARGET_FAILED;
+	int sv[2], status, rc;
 	pid_t pid;
 
 	*rootfd = -1;
@@ -99,38 +133,11 @@ static int run_target(struct job *j, int *rootfd)
 		return fail_errno("fork"), TARGET_FAILED;
 	}
 	if (pid == 0) {
-		char msg[1100];
-		int r, fd;
-
 		close(sv[0]);
-		r = target_prepare(j);
-		snprintf(msg, sizeof(msg), "%d %s", r, r == TARGET_FAILED ? fail_reason() : "");
-		fd = r == TARGET_FAILED ? -1 : open(r == TARGET_PIVOTED ? "/" : j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		stint_send(sv[1], msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0);
-		_exit(0);
+		worker_main(j, sv[1]);
 	}
 	close(sv[1]);
-	{
-		char msg[1100] = "";
-		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) - 1 };
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} control;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
-		ssize_t n = TEMP_FAILURE_RETRY(recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC));
-		struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-
-		if (cm && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(rootfd, CMSG_DATA(cm), sizeof(int));
-		if (n > 0) {
-			char *sp = strchr(msg, ' ');
-
-			rc = atoi(msg);
-			if (rc == TARGET_FAILED)
-				fail("%s", sp ? sp + 1 : "unknown failure");
-		}
-	}
+	rc = read_verdict(sv[0], rootfd);
 	close(sv[0]);
 	TEMP_FAILURE_RETRY(waitpid(pid, &status, 0));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
