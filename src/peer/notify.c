@@ -5,6 +5,7 @@
  * done and STOPPING=1 on the way down. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stint/fdpass.h"
 #include "stint/log.h"
 #include "stint/notify.h"
 #include "stint/peer_config.h"
@@ -50,19 +52,6 @@ int notify_open(const char *path)
 	return steal_fd(&fd);
 }
 
-static void close_fds(struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			int *fds = (int *)CMSG_DATA(c);
-			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < n; i++)
-				close(fds[i]);
-		}
-	}
-}
-
 static void apply(struct peer_state *st, const char *line, int *changed)
 {
 	if (strcmp(line, "READY=1") == 0 && !st->ready) {
@@ -85,18 +74,15 @@ static void apply(struct peer_state *st, const char *line, int *changed)
 int notify_read(int fd, struct peer_state *st)
 {
 	char buf[4097];
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 64) + CMSG_SPACE(sizeof(struct ucred))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
-	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	size_t nfds;
+	bool truncated;
 	int changed = 0;
+	/* Room for no fd: any a sender attaches is closed at once. The
+	 * socket is non-blocking, so an empty queue is EAGAIN. */
+	ssize_t n = stint_recv_raw(fd, buf, sizeof(buf) - 1, NULL, 0, &nfds, &truncated);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	close_fds(&mh);
 	buf[n] = '\0';
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		apply(st, line, &changed);
