@@ -22,10 +22,15 @@ O        ?= build/dev
 SAN_FLAGS :=
 endif
 
+# Test hooks (STINT_PEER_TEST_KILL_AT) exist in development builds only;
+# `make static`, the release build, turns them off.
+TEST_HOOKS ?= 1
+
 # Project flags first, the user's CFLAGS after them so they can add to (not
 # replace) what the build needs.
 STINT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	-Iinclude -D_GNU_SOURCE -DSTINT_VERSION='"$(VERSION)"' $(SAN_FLAGS)
+	-Iinclude -D_GNU_SOURCE -DSTINT_VERSION='"$(VERSION)"' $(SAN_FLAGS) \
+	$(if $(filter 1,$(TEST_HOOKS)),-DSTINT_TEST_HOOKS)
 LIBS     ?= -linih -lcap
 
 COMMON_SRC := src/log.c src/proto.c src/fdpass.c
@@ -43,7 +48,7 @@ all: $(BINS)
 	@ln -sf $(O)/stint stint
 	@$(if $(PEER_SRC),ln -sf $(O)/stint-peer stint-peer)
 
-$(O)/%.o: %.c $(wildcard include/stint/*.h)
+$(O)/%.o: %.c $(wildcard include/stint/*.h src/peer/*.h init/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "stint/deadline.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
 #include "stint/util.h"
@@ -35,7 +36,8 @@ struct server {
 	char ready_name[NAME_MAX + 1];
 	struct handfds fds;
 	struct stat root_before; /* "/" at start: a pivot changes it */
-	long deadline_ms; /* on log_elapsed_ms()'s clock; 0 = none */
+	msec_t deadline; /* the whole wait (--timeout), or DEADLINE_NONE */
+	msec_t peer_deadline; /* the connected peer's (--peer-timeout) */
 	struct handoff_outcome *out;
 };
 
@@ -54,23 +56,32 @@ static int open_parent(const char *path, char *name, size_t namelen)
 	return fd;
 }
 
-/* Remove a socket left by an earlier run; refuse to touch anything else. */
-static int remove_stale_socket(struct server *s)
+/* Clear the socket's name: a socket left by an earlier run of this
+ * container, or anything else found there (the directory is the pod's
+ * own, so whatever is in the way is junk: refusing would make every
+ * restart fail the same way). A directory is moved aside, not emptied. */
+static int clear_socket_name(struct server *s)
 {
+	char aside[NAME_MAX + 1];
 	struct stat st;
 
 	if (fstatat(s->sock_dir_fd, s->sock_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : (log_error("stat %s: %s", s->cfg->socket, strerror(errno)), -1);
-	if (!S_ISSOCK(st.st_mode)) {
-		log_error("refusing to replace %s: it exists and is not a socket", s->cfg->socket);
-		return -1;
+	if (S_ISSOCK(st.st_mode))
+		log_debug("removing stale socket %s", s->cfg->socket);
+	else
+		log_warn("%s exists and is not a socket: removing it", s->cfg->socket);
+	if (unlinkat(s->sock_dir_fd, s->sock_name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0)
+		return 0;
+	if (S_ISDIR(st.st_mode) && (errno == ENOTEMPTY || errno == EEXIST)) {
+		snprintf(aside, sizeof(aside), "%.200s.stale-%ld", s->sock_name, (long)clock_ms());
+		if (renameat(s->sock_dir_fd, s->sock_name, s->sock_dir_fd, aside) == 0) {
+			log_warn("moved the directory in the way to %s", aside);
+			return 0;
+		}
 	}
-	log_debug("removing stale socket %s", s->cfg->socket);
-	if (unlinkat(s->sock_dir_fd, s->sock_name, 0) < 0) {
-		log_error("unlink stale socket %s: %s", s->cfg->socket, strerror(errno));
-		return -1;
-	}
-	return 0;
+	log_error("clear %s for the socket: %s", s->cfg->socket, strerror(errno));
+	return -1;
 }
 
 static int open_listener(struct server *s)
@@ -80,7 +91,7 @@ static int open_listener(struct server *s)
 	int rc;
 
 	s->sock_dir_fd = open_parent(s->cfg->socket, s->sock_name, sizeof(s->sock_name));
-	if (s->sock_dir_fd < 0 || remove_stale_socket(s) < 0)
+	if (s->sock_dir_fd < 0 || clear_socket_name(s) < 0)
 		return -1;
 	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0) {
@@ -131,6 +142,7 @@ static void close_peer(struct server *s)
 	if (s->peer_fd >= 0)
 		close(s->peer_fd);
 	s->peer_fd = -1;
+	s->peer_deadline = DEADLINE_NONE;
 }
 
 static void server_cleanup(struct server *s)
@@ -326,6 +338,9 @@ static void accept_peer(struct server *s)
 		log_info("peer connected: uid %u gid %u (its pid namespace is not visible from here)", cred.uid,
 			 cred.gid);
 	s->peer_fd = fd;
+	/* One peer at a time, and not for ever: a peer that never finishes
+	 * must not lock the others out. */
+	s->peer_deadline = deadline_in(s->cfg->peer_timeout_ms);
 	send_hello(s);
 }
 
@@ -389,19 +404,20 @@ static bool wait_once(struct server *s)
 		[P_EVENT] = { s->fds.ready_fd, POLLIN, 0 },
 		[P_INOTIFY] = { s->ino_fd, POLLIN, 0 },
 	};
-	long left = -1;
 	int n;
 
-	if (s->deadline_ms) {
-		left = s->deadline_ms - log_elapsed_ms();
-		if (left <= 0) {
-			log_error("timed out after %.1f s waiting for the peer%s", s->cfg->timeout_ms / 1000.0,
-				  s->peer_fd >= 0 ? " (a peer is connected but did not finish)" : " to connect");
-			finish(s, HANDOFF_FAILED, NULL);
-			return true;
-		}
+	if (deadline_passed(s->deadline)) {
+		log_error("timed out after %ld.%ld s waiting for the peer%s", s->cfg->timeout_ms / 1000,
+			  s->cfg->timeout_ms % 1000 / 100, s->peer_fd >= 0 ? " (a peer is connected but did not finish)" : " to connect");
+		finish(s, HANDOFF_FAILED, NULL);
+		return true;
 	}
-	n = poll(p, P_COUNT, left > INT32_MAX ? INT32_MAX : (int)left);
+	if (s->peer_fd >= 0 && deadline_passed(s->peer_deadline)) {
+		log_warn("the peer did not finish within %ld s (peer-timeout): dropping it, waiting for the next peer",
+			 s->cfg->peer_timeout_ms / 1000);
+		close_peer(s);
+	}
+	n = poll(p, P_COUNT, deadline_poll_ms(deadline_min(s->deadline, s->peer_fd >= 0 ? s->peer_deadline : DEADLINE_NONE)));
 	if (n < 0) {
 		if (errno != EINTR)
 			log_warn("poll: %s", strerror(errno));
@@ -427,8 +443,8 @@ void handoff_run(const struct config *cfg, int sigfd, struct handoff_outcome *ou
 
 	memset(out, 0, sizeof(*out));
 	out->result = HANDOFF_FAILED;
-	if (cfg->timeout_ms)
-		s.deadline_ms = log_elapsed_ms() + cfg->timeout_ms;
+	s.deadline = cfg->timeout_ms ? deadline_in(cfg->timeout_ms) : DEADLINE_NONE;
+	s.peer_deadline = DEADLINE_NONE;
 	if (stat("/", &s.root_before) < 0) {
 		log_error("stat /: %s", strerror(errno));
 		return;

@@ -47,6 +47,7 @@ struct config {
 	char *root;
 	char *ready_file;
 	long timeout_ms; /* 0 = wait forever */
+	long peer_timeout_ms; /* a connected peer must finish within this */
 	bool on_failure_boot;
 	bool supervise;
 	struct rewrite rewrite[STINT_MAX_REWRITES];

@@ -415,6 +415,7 @@ static void set_defaults(struct config *cfg)
 	set_string(&cfg->root, STINT_DEFAULT_ROOT);
 	set_string(&cfg->container, "stint");
 	cfg->log_level = LOG_INFO;
+	cfg->peer_timeout_ms = 120 * 1000;
 }
 
 static void validate(struct config *cfg)

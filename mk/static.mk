@@ -18,7 +18,7 @@ STATIC_LDFLAGS ?= -static -s -Wl,--gc-sections
 STATIC_BINS    := $(STATIC_O)/stint $(if $(PEER_SRC),$(STATIC_O)/stint-peer)
 
 static: static-deps
-	@$(MAKE) --no-print-directory O=$(STATIC_O) SANITIZE= CC=$(STATIC_CC) \
+	@$(MAKE) --no-print-directory O=$(STATIC_O) SANITIZE= TEST_HOOKS=0 CC=$(STATIC_CC) \
 		CFLAGS="$(STATIC_CFLAGS) $(CFLAGS)" \
 		CPPFLAGS="-isystem $(STATIC_DEPS)/include $(CPPFLAGS)" \
 		LDFLAGS="$(STATIC_LDFLAGS) -L$(STATIC_DEPS)/lib $(LDFLAGS)" \

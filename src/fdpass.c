@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "stint/fdpass.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
 
 int stint_send(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
@@ -74,39 +75,40 @@ static void close_all(int *fds, size_t n)
 		close(fds[i]);
 }
 
-/* Move the fds of every SCM_RIGHTS block into got[]; returns their count.
- * Any that do not fit are closed, so nothing leaks into PID 1. */
-static size_t collect_fds(struct msghdr *mh, int *got, size_t room)
+/* Move the fds of every SCM_RIGHTS block into r->fds; returns their count.
+ * Any that do not fit are closed, so nothing leaks into PID 1. A sender's
+ * pidfd (SCM_PIDFD) goes to r->pidfd when asked for, else it is closed. */
+static size_t collect_fds(struct msghdr *mh, struct stint_recv *r)
 {
 	size_t n = 0;
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t count;
-		int tmp[STINT_MAX_FDS + 64];
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		if (c->cmsg_level != SOL_SOCKET || (c->cmsg_type != SCM_RIGHTS && c->cmsg_type != SCM_PIDFD))
 			continue;
 		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (count > ARRAY_SIZE(tmp))
-			count = ARRAY_SIZE(tmp);
-		memcpy(tmp, CMSG_DATA(c), count * sizeof(int));
 		for (size_t i = 0; i < count; i++) {
-			if (n < room)
-				got[n] = tmp[i];
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (c->cmsg_type == SCM_PIDFD && r->want_pidfd && r->pidfd < 0)
+				r->pidfd = fd;
+			else if (c->cmsg_type == SCM_RIGHTS && n++ < r->room)
+				r->fds[n - 1] = fd;
 			else
-				close(tmp[i]);
-			n++;
+				close(fd);
 		}
 	}
 	return n;
 }
 
-ssize_t stint_recv_raw(int sock, void *buf, size_t cap, int *fds, size_t room, size_t *nfds, bool *truncated)
+ssize_t stint_recv_raw(int sock, void *buf, size_t cap, struct stint_recv *r)
 {
 	union {
 		/* Room for more than we accept, so that an oversized fd list
 		 * is seen (and closed) rather than silently cut. */
-		char buf[CMSG_SPACE(sizeof(int) * (STINT_MAX_FDS + 64))];
+		char buf[CMSG_SPACE(sizeof(int) * (STINT_MAX_FDS + 64)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
@@ -116,13 +118,16 @@ ssize_t stint_recv_raw(int sock, void *buf, size_t cap, int *fds, size_t room, s
 			     .msg_controllen = sizeof(control.buf) };
 	ssize_t n;
 
-	*nfds = 0;
-	*truncated = false;
-	n = TEMP_FAILURE_RETRY(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC));
+	r->nfds = 0;
+	r->truncated = false;
+	r->pidfd = -1;
+	/* MSG_TRUNC: the datagram's real length, so a caller can say how
+	 * much was cut instead of cutting silently. */
+	n = TEMP_FAILURE_RETRY(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_TRUNC));
 	if (n < 0)
 		return -1;
-	*nfds = collect_fds(&mh, fds, room);
-	*truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+	r->nfds = collect_fds(&mh, r);
+	r->truncated = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
 	return n;
 }
 
@@ -133,16 +138,18 @@ int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size
 	 * STINT_MSG_MAX + 1 bytes is seen as too large, not cut. */
 	uint8_t buf[STINT_MSG_MAX + 1];
 	int got[STINT_MAX_FDS];
+	struct stint_recv r = { .fds = got, .room = maxfds < STINT_MAX_FDS ? maxfds : STINT_MAX_FDS };
 	size_t ngot;
 	bool truncated;
 	ssize_t n;
 
 	if (nfds)
 		*nfds = 0;
-	n = stint_recv_raw(sock, buf, sizeof(buf), got, maxfds < STINT_MAX_FDS ? maxfds : STINT_MAX_FDS, &ngot,
-			   &truncated);
+	n = stint_recv_raw(sock, buf, sizeof(buf), &r);
 	if (n < 0)
 		return STINT_RECV_ERR;
+	ngot = r.nfds;
+	truncated = r.truncated;
 	if (n == 0 && ngot == 0)
 		return STINT_RECV_EOF;
 	if (truncated || n > STINT_MSG_MAX || ngot > maxfds) {

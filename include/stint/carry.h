@@ -38,7 +38,8 @@ struct carry_ctx {
 	const struct peer_config *cfg;
 	const char *root; /* new root path in the target */
 	const struct chain *pv, *sock;
-	int notify_fd; /* clone of the notify socket, or -1 */
+	int notify_fd; /* read-only clone of the notify socket's directory, or -1 */
+	const char *notify_dir; /* where that directory goes in the new root */
 };
 
 /* Build the plan from the target's mountinfo; must run inside the target's

@@ -20,12 +20,20 @@ int stint_send_text(int sock, uint16_t type, const char *text);
 int stint_send_ack(int sock);
 int stint_send_ready(int sock, uint32_t mode, const char *path);
 
-/* Receive one datagram of any content (at most cap bytes) with the fds
- * attached to it, close-on-exec: up to `room` are stored in fds[], any
- * further ones closed. *nfds counts all that came; *truncated says the
- * datagram or its fd list did not fit. Returns the length received (0 at
- * end of connection) or -1 with errno. */
-ssize_t stint_recv_raw(int sock, void *buf, size_t cap, int *fds, size_t room, size_t *nfds, bool *truncated);
+/* What stint_recv_raw() found besides the payload. */
+struct stint_recv {
+	int *fds; /* in: where to keep received fds (close-on-exec) ... */
+	size_t room; /* ... up to this many; any further ones are closed */
+	bool want_pidfd; /* in: keep the sender's SCM_PIDFD (SO_PASSPIDFD) */
+	size_t nfds; /* out: how many fds came, kept or not */
+	bool truncated; /* out: the datagram or its control data did not fit */
+	int pidfd; /* out: the sender's pidfd, or -1; the caller closes it */
+};
+
+/* Receive one datagram of any content into buf (at most cap bytes).
+ * Returns its full length — more than cap when it was cut, which also
+ * sets r->truncated — 0 at end of connection, or -1 with errno. */
+ssize_t stint_recv_raw(int sock, void *buf, size_t cap, struct stint_recv *r);
 
 enum stint_recv_result {
 	STINT_RECV_OK = 0,

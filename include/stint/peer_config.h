@@ -40,8 +40,11 @@ struct peer_config {
 	char *ready_path; /* fallback readiness: this path appears in the new root */
 	char *console; /* target path bound over /dev/console in the new root */
 	int machine_id;
-	unsigned timeout; /* seconds for the init's ACK; 0 = forever */
-	unsigned wait_socket; /* seconds to wait for the socket to appear */
+	unsigned timeout; /* seconds for the init's ACK */
+	unsigned prepare_timeout; /* seconds for the worker's steps */
+	unsigned handshake_timeout; /* seconds for connect + HELLO */
+	unsigned wait_socket; /* then=exit: seconds to wait for the socket to appear */
+	char *run_dir; /* the peer's own dir: state file, records */
 	int log_level;
 };
 

@@ -1,25 +1,2 @@
-/* The peer's failure reason: the step that fails records one line here
- * (operation, path, strerror), and the top of prepare sends it to the init
- * as ABORT and prints it as the one-line error. */
-#ifndef STINT_PEER_ERR_H
-#define STINT_PEER_ERR_H
-
-/* Record the reason; return -1 so callers can `return fail(...)`. */
-int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Same, appending ": strerror(errno)" with errno as it was on entry. */
-int fail_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *fail_reason(void);
-void fail_clear(void);
-
-/* Copy a string into a fixed buffer, cutting it if needed (snprintf with
- * "%s" trips -Wformat-truncation where cutting is intended). */
-#include <string.h>
-static inline void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-#endif
+/* Moved to src/peer/err.h (peer-only). */
+#include "../../src/peer/err.h"

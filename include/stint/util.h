@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef TEMP_FAILURE_RETRY
@@ -20,6 +21,16 @@
 #endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Copy a string into a fixed buffer, cutting it if needed (snprintf with
+ * "%s" trips -Wformat-truncation where cutting is intended). */
+static inline void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 static inline void cleanup_fdp(int *fd)
 {

@@ -16,10 +16,10 @@
 
 #include "stint/carry.h"
 #include "stint/log.h"
-#include "stint/mountapi.h"
-#include "stint/mountpoint.h"
+#include "stint/syscalls.h"
+#include "mountpoint.h"
 #include "stint/peer_config.h"
-#include "stint/peer_err.h"
+#include "err.h"
 #include "stint/util.h"
 
 #define OPEN_TREE_FLAGS (STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC)
@@ -220,7 +220,7 @@ int plan_build(const struct carry_ctx *ctx, const struct mountinfo *mi, struct p
 		if (plan_add(p, "/dev/console", ITEM_CONSOLE, c->console, -1) < 0)
 			return -1;
 	}
-	if (ctx->notify_fd >= 0 && plan_add(p, c->notify_target, ITEM_FD, NULL, ctx->notify_fd) < 0)
+	if (ctx->notify_fd >= 0 && plan_add(p, ctx->notify_dir, ITEM_FD, NULL, ctx->notify_fd) < 0)
 		return -1;
 	sort_stable(p);
 	return 0;

@@ -52,6 +52,9 @@ static const struct key keys[] = {
 	{ "console", K_PATH, F(console), NULL },
 	{ "machine-id", K_ENUM, F(machine_id), mid_v },
 	{ "timeout", K_UINT, F(timeout), NULL },
+	{ "prepare-timeout", K_UINT, F(prepare_timeout), NULL },
+	{ "handshake-timeout", K_UINT, F(handshake_timeout), NULL },
+	{ "run-dir", K_PATH, F(run_dir), NULL },
 	{ "wait-socket", K_UINT, F(wait_socket), NULL },
 	{ "log-level", K_ENUM, F(log_level), level_v },
 };
@@ -66,7 +69,11 @@ void peer_config_defaults(struct peer_config *c)
 	c->machine_id = PEER_MACHINE_ID_KEEP;
 	c->log_level = LOG_INFO;
 	c->cgroup_path = strdup("/sys/fs/cgroup/systemd");
-	c->notify_target = strdup("/run/host/notify");
+	c->notify_target = strdup("/run/host/notify/notify.sock");
+	c->run_dir = strdup("/run/stint-peer");
+	c->timeout = 30;
+	c->prepare_timeout = 60;
+	c->handshake_timeout = 10;
 }
 
 static void strlist_clear(struct strlist *l)
@@ -308,5 +315,10 @@ int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 		return errorf(err, errlen, "carry=list needs include=PATH,...");
 	if (c->root && strcmp(c->root, "/") == 0)
 		return errorf(err, errlen, "root: the new root cannot be '/'");
+	if (c->notify && strcmp(strrchr(c->notify, '/'), strrchr(c->notify_target, '/')) != 0)
+		return errorf(err, errlen,
+			      "notify %s and notify-target %s: the socket's directory is shown in the new root, so "
+			      "their last components must be the same",
+			      c->notify, c->notify_target);
 	return 0;
 }

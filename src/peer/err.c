@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "stint/peer_err.h"
+#include "err.h"
 
 static char reason[1024];
 

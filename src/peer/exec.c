@@ -11,8 +11,12 @@
 
 #include "stint/fdpass.h"
 #include "stint/log.h"
-#include "stint/peer.h"
-#include "stint/peer_handoff.h"
+#include "peer.h"
+#include "err.h"
+#include "handoff.h"
+
+/* exec mode: the init answers HELLO at once, or something is wrong. */
+#define EXEC_HANDSHAKE_MS 10000
 #include "stint/util.h"
 
 static int keep_on_exec(int fd)
@@ -42,13 +46,14 @@ int peer_exec(const char *socket, char **argv)
 		log_error("exec: no socket: give -s PATH or set STINT_SOCKET");
 		return 2;
 	}
-	switch (handoff_connect(&h, socket, 0)) {
+	switch (handoff_connect(&h, socket, NULL, deadline_in(EXEC_HANDSHAKE_MS))) {
 	case HANDOFF_OK:
 		break;
 	case HANDOFF_NO_SOCKET:
 		log_error("exec: nothing listens on %s (the init has switched root, or has not started)", socket);
 		return 1;
 	default:
+		log_error("exec: %s", fail_reason());
 		return 1;
 	}
 	for (uint32_t tag = 1; tag <= STINT_FD_TAG_MAX; tag++) {
@@ -94,19 +99,25 @@ int peer_ready(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *root = "";
-	unsigned timeout = 0;
+	unsigned long timeout = 30;
+	char *end;
 	int pivoted = 0, c, sock;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+r:pt:", opts, NULL)) != -1) {
-		if (c == 'r')
+		if (c == 'r') {
 			root = optarg;
-		else if (c == 'p')
+		} else if (c == 'p') {
 			pivoted = 1;
-		else if (c == 't')
-			timeout = (unsigned)atoi(optarg);
-		else
+		} else if (c == 't') {
+			timeout = strtoul(optarg, &end, 10);
+			if (timeout < 1 || timeout > 3600 || *end || optarg[0] == '-') {
+				log_error("ready: --timeout '%s' is not a number of seconds from 1 to 3600", optarg);
+				return 2;
+			}
+		} else {
 			return 2;
+		}
 	}
 	if (optind != argc || (pivoted && root[0])) {
 		log_error("usage: stint-peer ready [--root DIR | --pivoted] [--timeout SECS]");
@@ -118,8 +129,11 @@ int peer_ready(int argc, char **argv)
 	}
 	if ((sock = inherited_sock()) < 0)
 		return 2;
-	if (handoff_ready(sock, pivoted ? STINT_READY_PIVOTED : STINT_READY_CHROOT, root, timeout) < 0)
+	if (handoff_ready(sock, pivoted ? STINT_READY_PIVOTED : STINT_READY_CHROOT, root, NULL,
+			  deadline_in((long long)timeout * 1000)) != HANDOFF_OK) {
+		log_error("ready: %s", fail_reason());
 		return 1;
+	}
 	log_info("ready: the init acknowledged (%s)", pivoted ? "pivoted" : root[0] ? root : "default root");
 	return 0;
 }
@@ -134,8 +148,8 @@ int peer_abort(int argc, char **argv)
 	}
 	if ((sock = inherited_sock()) < 0)
 		return 2;
-	if (stint_send_text(sock, STINT_MSG_ABORT, argv[1]) < 0) {
-		log_error("send ABORT: %s", strerror(errno));
+	if (handoff_abort(sock, argv[1]) < 0) {
+		log_error("abort: %s", fail_reason());
 		return 1;
 	}
 	return 0;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "stint/log.h"
-#include "stint/peer.h"
+#include "peer.h"
 #include "stint/peer_config.h"
 
 #ifndef STINT_VERSION

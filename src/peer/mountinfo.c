@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stint/mountinfo.h"
+#include "mountinfo.h"
 #include "stint/util.h"
 
 static void unescape(char *s)
@@ -144,15 +144,6 @@ const struct mount_entry *mountinfo_find(const struct mountinfo *mi, const char 
 			return &mi->m[i - 1];
 	}
 	return NULL;
-}
-
-int path_is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return path[0] == '/';
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
 int mount_opt_has(const char *opts, const char *opt)

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "stint/mountapi.h"
-#include "stint/mountpoint.h"
-#include "stint/peer_err.h"
+#include "stint/syscalls.h"
+#include "mountpoint.h"
+#include "err.h"
 #include "stint/util.h"
 
 static int open_in_root(int rootfd, const char *path)

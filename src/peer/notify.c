@@ -1,149 +1,133 @@
-/* The sd_notify protocol (sd_notify(3)): datagrams of newline-separated
- * VAR=VALUE assignments on a unix socket named by NOTIFY_SOCKET. The init
- * sets NOTIFY_SOCKET (stint --notify-socket) to where the peer bound this
- * socket inside the new root; systemd then reports READY=1 when boot is
- * done and STOPPING=1 on the way down. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stint/fdpass.h"
-#include "stint/log.h"
-#include "stint/notify.h"
-#include "stint/peer_config.h"
-#include "stint/peer_err.h"
+#include "stint/path.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
+#include "err.h"
+#include "notify.h"
 
-int notify_open(const char *path)
+/* bind(2) takes a path, not a dirfd: bind the name relative to the
+ * directory's fd, with the cwd moved there for the call only. */
+static int bind_in(int fd, int dirfd, const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	cleanup_fd int fd = -1;
-	struct stat st;
+	cleanup_fd int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	mode_t old;
+	int rc, saved;
+
+	if (cwd < 0 || fchdir(dirfd) < 0)
+		return -1;
+	copy_str(sa.sun_path, sizeof(sa.sun_path), name);
+	/* Born 0666: the guest's root may be any uid (a user-namespaced
+	 * pod); no chmod afterwards, so no window and no path to race. */
+	old = umask(0111);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	saved = errno;
+	umask(old);
+	if (fchdir(cwd) < 0 && rc == 0)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+static int open_dir(struct notify *n, const char *path)
+{
+	if (path_split(path, n->dir, sizeof(n->dir), n->name, sizeof(n->name)) < 0)
+		return fail_errno("notify socket %s", path);
+	if (strlen(n->name) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return fail("notify socket %s: name too long for a unix socket", path);
+	if (mkdir(n->dir, 0755) < 0 && errno != EEXIST)
+		return fail_errno("create the notify socket's directory %s", n->dir);
+	n->dirfd = open(n->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (n->dirfd < 0)
+		return fail_errno("open the notify socket's directory %s", n->dir);
+	return 0;
+}
+
+int notify_open(struct notify *n, const char *path)
+{
 	int one = 1;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail("notify socket path %s is too long", path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return fail("notify socket %s: a file that is not a socket is in the way", path);
-		if (unlink(path) < 0)
-			return fail_errno("remove the stale notify socket %s", path);
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	n->fd = n->dirfd = -1;
+	n->pidfds = false;
+	if (open_dir(n, path) < 0)
+		return -1;
+	if (unlinkat(n->dirfd, n->name, 0) < 0 && errno != ENOENT)
+		return fail_errno("remove what is in the way at %s", path);
+	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (n->fd < 0)
 		return fail_errno("socket for %s", path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (bind_in(n->fd, n->dirfd, n->name) < 0)
 		return fail_errno("bind the notify socket %s", path);
-	/* Any uid: in a user-namespaced pod the guest's root is not ours. The
-	 * socket is reachable only from the pod. */
-	if (chmod(path, 0666) < 0)
-		return fail_errno("chmod the notify socket %s", path);
-	/* systemd sends credentials; accept them so it never gets EPERM. */
-	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	return steal_fd(&fd);
+	/* The sender's pidfd tells the OS's init from its other processes. */
+	n->pidfds = setsockopt(n->fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one)) == 0;
+	/* systemd sends credentials; accepting them spares it an EPERM. */
+	setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	return 0;
 }
 
-static void apply(struct peer_state *st, const char *line, int *changed)
+void notify_close(struct notify *n)
 {
-	if (strcmp(line, "READY=1") == 0 && !st->ready) {
-		st->ready = 1;
-		snprintf(st->state, sizeof(st->state), "ready");
-		log_info("notify: READY=1, the OS reports it has booted");
-		*changed = 1;
-	} else if (strcmp(line, "STOPPING=1") == 0) {
-		st->ready = 0;
-		snprintf(st->state, sizeof(st->state), "stopping");
-		log_info("notify: STOPPING=1");
-		*changed = 1;
-	} else if (strncmp(line, "STATUS=", 7) == 0 && strcmp(st->status, line + 7) != 0) {
-		copy_str(st->status, sizeof(st->status), line + 7);
-		log_debug("notify: STATUS=%s", st->status);
-		*changed = 1;
+	if (n->fd >= 0)
+		close(n->fd);
+	if (n->dirfd >= 0)
+		close(n->dirfd);
+	n->fd = n->dirfd = -1;
+}
+
+static void apply_line(const char *line, size_t len, struct notify_msg *m)
+{
+	if (len == 7 && memcmp(line, "READY=1", 7) == 0) {
+		m->ready = true;
+	} else if (len == 10 && memcmp(line, "STOPPING=1", 10) == 0) {
+		m->stopping = true;
+	} else if (len >= 7 && memcmp(line, "STATUS=", 7) == 0) {
+		size_t n = len - 7 < sizeof(m->status) - 1 ? len - 7 : sizeof(m->status) - 1;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)line[7 + i];
+
+			m->status[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+		m->status[n] = '\0';
+		m->has_status = true;
 	}
 }
 
-int notify_read(int fd, struct peer_state *st)
+void notify_parse(const char *buf, size_t len, struct notify_msg *m)
 {
-	char buf[4097];
-	size_t nfds;
-	bool truncated;
-	int changed = 0;
-	/* Room for no fd: any a sender attaches is closed at once. The
-	 * socket is non-blocking, so an empty queue is EAGAIN. */
-	ssize_t n = stint_recv_raw(fd, buf, sizeof(buf) - 1, NULL, 0, &nfds, &truncated);
+	memset(m, 0, sizeof(*m));
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (buf + i)) : len - i;
 
-	if (n < 0)
+		apply_line(buf + i, n, m);
+		i += n + 1;
+	}
+}
+
+int notify_recv(struct notify *n, struct notify_msg *m, int *sender, size_t *size)
+{
+	char buf[NOTIFY_MAX];
+	struct stint_recv r = { .want_pidfd = true };
+	ssize_t len = stint_recv_raw(n->fd, buf, sizeof(buf), &r);
+
+	*sender = -1;
+	*size = 0;
+	if (len < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
-	buf[n] = '\0';
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		apply(st, line, &changed);
-	return changed;
-}
-
-void state_file_path(const struct peer_config *c, char *out, size_t len)
-{
-	const char *base = c->socket ? c->socket : c->notify, *slash;
-
-	if (c->state_file) {
-		snprintf(out, len, "%s", c->state_file);
-		return;
-	}
-	/* Default: next to the handoff socket (or the notify socket), in
-	 * the dir the pod shares, where a probe in either container sees it. */
-	slash = base ? strrchr(base, '/') : NULL;
-	if (slash)
-		snprintf(out, len, "%.*s/stint-peer.state", (int)(slash - base), base);
-	else
-		snprintf(out, len, "stint-peer.state");
-}
-
-int state_write(const char *path, const struct peer_state *st)
-{
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f) {
-		log_warn("write the state file %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "state=%s\nready=%d\nstatus=%s\npid=%d\ntime=%ld\n", st->state, st->ready, st->status, (int)getpid(),
-		(long)time(NULL));
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		log_warn("write the state file %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-int state_read(const char *path, struct peer_state *st)
-{
-	char line[512];
-	FILE *f = fopen(path, "re");
-
-	memset(st, 0, sizeof(*st));
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "state=", 6) == 0)
-			copy_str(st->state, sizeof(st->state), line + 6);
-		else if (strncmp(line, "ready=", 6) == 0)
-			st->ready = atoi(line + 6) == 1;
-		else if (strncmp(line, "status=", 7) == 0)
-			copy_str(st->status, sizeof(st->status), line + 7);
-	}
-	fclose(f);
-	return 0;
+	*sender = r.pidfd;
+	*size = (size_t)len;
+	if ((size_t)len > sizeof(buf))
+		return 2;
+	notify_parse(buf, (size_t)len, m);
+	return 1;
 }

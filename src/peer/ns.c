@@ -6,21 +6,47 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stint/ns.h"
-#include "stint/peer_err.h"
+#include "ns.h"
+#include "err.h"
 #include "stint/util.h"
 
-int ns_is_current(int procfd, int nsfd, const char *name)
+int ns_id_of(int fd, const char *what, struct ns_id *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return fail_errno("stat %s", what);
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+bool ns_id_eq(const struct ns_id *a, const struct ns_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+int ns_own(int procfd, const char *name, struct ns_id *id)
 {
 	char path[64];
-	struct stat a, b;
+	struct stat st;
 
 	snprintf(path, sizeof(path), "self/ns/%s", name);
-	if (fstatat(procfd, path, &a, 0) < 0)
+	if (fstatat(procfd, path, &st, 0) < 0)
 		return fail_errno("stat /proc/%s", path);
-	if (fstat(nsfd, &b) < 0)
-		return fail_errno("stat the init's %s namespace fd", name);
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+/* Is the namespace behind fd the one this process is in? 1, 0 or -1. */
+static int ns_is_current(int procfd, int nsfd, const char *name)
+{
+	struct ns_id own = { 0 }, other = { 0 };
+
+	if (ns_own(procfd, name, &own) < 0 || ns_id_of(nsfd, "the init's namespace fd", &other) < 0)
+		return -1;
+	return ns_id_eq(&own, &other);
 }
 
 int ns_enter_mount(int procfd, int mntfd, int userfd, int *entered_user)

@@ -14,31 +14,51 @@
 #include <unistd.h>
 
 #include "stint/log.h"
-#include "stint/mountapi.h"
-#include "stint/mountinfo.h"
-#include "stint/overlay.h"
+#include "stint/syscalls.h"
+#include "mountinfo.h"
+#include "overlay.h"
 #include "stint/peer_config.h"
-#include "stint/peer_err.h"
+#include "err.h"
 #include "stint/util.h"
 
-static int mkdir_p(const char *path)
+/* Make the directory `path` (creating what is missing, 0755) without
+ * following a symlink anywhere on the way: an older upper layer is the
+ * guest's tree, and a config that points inside one must not be steered.
+ * Writes the path normalized (no "//") into out. Returns 0 or -1. */
+static int dir_make_nofollow(const char *path, char *out, size_t outlen)
 {
-	char buf[PATH_MAX];
+	struct stint_open_how how = { .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
+						 STINT_RESOLVE_NO_MAGICLINKS };
+	char copy[PATH_MAX];
+	cleanup_fd int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	size_t len = 0;
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return fail("%s: path too long", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
+	if (path[0] != '/' || snprintf(copy, sizeof(copy), "%s", path) >= (int)sizeof(copy))
+		return fail("%s: not an absolute path that fits PATH_MAX", path);
+	if (dir < 0)
+		return fail_errno("open /");
+	out[0] = '\0';
+	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next;
 
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return fail_errno("mkdir %s", buf);
-			*p = c;
-			if (c == '\0')
-				break;
-		}
+		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
+			return fail("%s: '.' and '..' are not allowed", path);
+		next = sys_openat2(dir, c, &how);
+		if (next < 0 && errno == ENOENT && mkdirat(dir, c, 0755) < 0 && errno != EEXIST)
+			return fail_errno("mkdir %s in %s", c, path);
+		if (next < 0)
+			next = sys_openat2(dir, c, &how);
+		if (next < 0)
+			return fail_errno("%s: %s%s", path, c, errno == ELOOP ? " is a symlink (not allowed here)" : "");
+		close(dir);
+		dir = next;
+		len += (size_t)snprintf(out + len, outlen - len, "/%s", c);
+		if (len >= outlen)
+			return fail("%s: path too long", path);
 	}
+	if (!out[0])
+		snprintf(out, outlen, "/");
 	return 0;
 }
 
@@ -113,12 +133,8 @@ static int resolve_dirs(const struct peer_config *c, char *upper, char *work)
 		snprintf(u, sizeof(u), "%s", c->upper);
 		snprintf(w, sizeof(w), "%s", c->work);
 	}
-	if (mkdir_p(u) < 0 || mkdir_p(w) < 0)
+	if (dir_make_nofollow(u, upper, PATH_MAX) < 0 || dir_make_nofollow(w, work, PATH_MAX) < 0)
 		return -1;
-	if (!realpath(u, upper))
-		return fail_errno("realpath %s", u);
-	if (!realpath(w, work))
-		return fail_errno("realpath %s", w);
 	if (path_is_under(upper, work) || path_is_under(work, upper))
 		return fail("upper %s and work %s must not contain each other", upper, work);
 	return 0;
@@ -199,7 +215,9 @@ int overlay_make(const char *lowers, const char *upper, const char *work, int us
 		return fail_errno("mount overlay lowerdir=%s,upperdir=%s,workdir=%s%s%s", lowers, upper, work,
 				  msg[0] ? ": kernel says " : "", msg);
 	}
-	mnt = sys_fsmount(fs, STINT_FSMOUNT_CLOEXEC, 0);
+	/* nodev: device nodes the guest makes in its root (CAP_MKNOD is in the
+	 * default set) open nothing; /dev is carried in on its own. */
+	mnt = sys_fsmount(fs, STINT_FSMOUNT_CLOEXEC, (unsigned)STINT_MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return fail_errno("fsmount overlay");
 	return mnt;

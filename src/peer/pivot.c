@@ -3,13 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stint/mountapi.h"
-#include "stint/peer_err.h"
-#include "stint/pivot.h"
+#include "stint/syscalls.h"
+#include "err.h"
+#include "pivot.h"
 #include "stint/util.h"
 
 int root_unshare(int shared)
@@ -38,46 +37,4 @@ int pivot_into(int rootfd)
 	if (chdir("/") < 0)
 		return fail_errno("chdir / after pivot_root");
 	return 0;
-}
-
-static int needs_id(int rootfd)
-{
-	char buf[64] = "";
-	cleanup_fd int fd = openat(rootfd, "etc/machine-id", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0)
-		return errno == ENOENT ? 1 : fail_errno("open /etc/machine-id in the new root");
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return fail_errno("read /etc/machine-id in the new root");
-	buf[n] = '\0';
-	return n == 0 || strncmp(buf, "uninitialized", 13) == 0 || buf[0] == '\n';
-}
-
-int machine_id_ensure(int rootfd)
-{
-	unsigned char r[16];
-	char hex[34];
-	cleanup_fd int fd = -1;
-	int need = needs_id(rootfd);
-
-	if (need <= 0)
-		return need;
-	if (getrandom(r, sizeof(r), 0) != sizeof(r))
-		return fail_errno("getrandom for a machine-id");
-	/* systemd's format: 32 lowercase hex digits of a v4 UUID, newline. */
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
-	hex[32] = '\n';
-	if (mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST)
-		return fail_errno("mkdir /etc in the new root");
-	fd = openat(rootfd, "etc/machine-id", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
-	if (fd < 0)
-		return fail_errno("create /etc/machine-id in the new root");
-	if (write(fd, hex, 33) != 33)
-		return fail_errno("write /etc/machine-id in the new root");
-	return 1;
 }

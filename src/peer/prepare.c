@@ -1,14 +1,17 @@
-/* prepare mode, the peer's own side: connect, get the fds, get the
- * persistent volume and lower layers ready in our namespace, run the
- * target steps in a forked child (src/peer/target.c), then READY or ABORT,
- * and --then wait (src/peer/wait.c) or exit. */
+/* prepare, end to end: connect to the init, check its HELLO, get the
+ * persistent volume and the lower layers ready in the peer's own mount
+ * namespace, run the steps inside the container in a forked worker
+ * (target.c) under a deadline, then READY or ABORT; with then=wait hand
+ * over to serve.c. Every wait has a deadline and gives way to SIGTERM. */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,16 +19,14 @@
 
 #include "stint/fdpass.h"
 #include "stint/log.h"
-#include "stint/mountapi.h"
-#include "stint/notify.h"
-#include "stint/ns.h"
-#include "stint/peer.h"
 #include "stint/peer_config.h"
-#include "stint/peer_err.h"
-#include "stint/peer_handoff.h"
-#include "stint/peer_prepare.h"
-#include "stint/target.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
+#include "err.h"
+#include "handoff.h"
+#include "peer.h"
+#include "prepare.h"
+#include "target.h"
 
 static void job_close(struct job *j)
 {
@@ -36,28 +37,29 @@ static void job_close(struct job *j)
 	if (j->notify_fd >= 0)
 		close(j->notify_fd);
 	j->notify_fd = -1;
-	if (j->procfd >= 0)
-		close(j->procfd);
-	j->procfd = -1;
+}
+
+/* The notify socket's directory, cloned read-only for the new root: the
+ * OS may send to the socket but plant nothing beside it. */
+static int clone_notify_dir(const struct notify *n)
+{
+	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_RDONLY | STINT_MOUNT_ATTR_NOSUID |
+						     STINT_MOUNT_ATTR_NODEV | STINT_MOUNT_ATTR_NOEXEC };
+	cleanup_fd int fd = sys_open_tree(n->dirfd, "", STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+	if (fd < 0)
+		return fail_errno("clone the notify socket's directory %s (open_tree)", n->dir);
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0)
+		return fail_errno("make the clone of %s read-only", n->dir);
+	return steal_fd(&fd);
 }
 
 /* Everything that must be opened in the peer's own mount namespace. */
-static int job_open(struct job *j, const struct handoff *h)
+static int job_open(struct job *j, struct peer_run *r, bool userns)
 {
 	const struct peer_config *c = j->cfg;
-	int userxattr = 0;
 
-	j->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (j->procfd < 0)
-		return fail_errno("open /proc");
-	if (h->fd[STINT_FD_USER] >= 0) {
-		int same = ns_is_current(j->procfd, h->fd[STINT_FD_USER], "user");
-
-		if (same < 0)
-			return -1;
-		userxattr = !same; /* trusted.* xattrs are off limits in a user ns */
-	}
-	if (pv_prepare(c, userxattr, &j->pv) < 0 || chain_of(j->pv.base_path, &j->pv_chain) < 0)
+	if (pv_prepare(c, userns, &j->pv) < 0 || chain_of(j->pv.base_path, &j->pv_chain) < 0)
 		return -1;
 	for (size_t i = 0; i < c->lower.n; i++) {
 		if (i >= ARRAY_SIZE(j->lower_fd))
@@ -67,17 +69,12 @@ static int job_open(struct job *j, const struct handoff *h)
 			return fail_errno("clone the lower layer %s (open_tree)", c->lower.v[i]);
 		j->nlower++;
 	}
-	if (c->notify) {
-		j->notify_fd = sys_open_tree(AT_FDCWD, c->notify, STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC);
-		if (j->notify_fd < 0)
-			return fail_errno("clone the notify socket %s (open_tree)", c->notify);
-	}
+	if (r->notify.fd >= 0 && (j->notify_fd = clone_notify_dir(&r->notify)) < 0)
+		return -1;
 	{
-		char dir[4096];
-		const char *slash = strrchr(c->socket, '/');
+		char dir[64];
 
-		snprintf(dir, sizeof(dir), "%.*s", slash && slash != c->socket ? (int)(slash - c->socket) : 1,
-			 c->socket);
+		snprintf(dir, sizeof(dir), "/proc/self/fd/%d", r->sock_dir);
 		j->have_sock_chain = chain_of(dir, &j->sock_chain) == 0;
 	}
 	return 0;
@@ -102,25 +99,27 @@ static void worker_main(struct job *j, int sock)
 static int read_verdict(int sock, int *rootfd)
 {
 	char msg[1100] = "", *reason;
-	size_t nfd;
-	bool truncated;
+	struct stint_recv rv = { .fds = rootfd, .room = 1 };
+	ssize_t n = stint_recv_raw(sock, msg, sizeof(msg) - 1, &rv);
 	int rc;
 
-	if (stint_recv_raw(sock, msg, sizeof(msg) - 1, rootfd, 1, &nfd, &truncated) <= 0)
-		return TARGET_FAILED;
+	if (n <= 0 || rv.truncated)
+		return fail("the prepare worker ended without a verdict"), TARGET_FAILED;
+	msg[n] = '\0';
 	rc = atoi(msg);
 	reason = strchr(msg, ' ');
 	if (rc == TARGET_FAILED)
-		fail("%s", reason && reason[1] ? reason + 1 : "unknown failure");
+		fail("%s", reason && reason[1] ? reason + 1 : "the prepare worker gave no reason");
 	return rc;
 }
 
-/* Run target_prepare() in a child (setns needs a single-threaded process
- * whose namespaces we can throw away); its verdict, reason and an O_PATH
- * fd of the new root come back over a socketpair. */
-static int run_target(struct job *j, int *rootfd)
+/* Fork the worker and wait for its verdict within prepare-timeout; past it
+ * (or on SIGTERM) the worker is killed: a killed run's mounts are cleared
+ * by the next one (target.c, step 1). */
+static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 {
-	int sv[2], status, rc;
+	msec_t deadline = deadline_in((long long)r->cfg->prepare_timeout * 1000);
+	int sv[2], status, rc, w;
 	pid_t pid;
 
 	*rootfd = -1;
@@ -137,13 +136,28 @@ static int run_target(struct job *j, int *rootfd)
 		worker_main(j, sv[1]);
 	}
 	close(sv[1]);
-	rc = read_verdict(sv[0], rootfd);
+	w = run_wait(r, sv[0], POLLIN, deadline);
+	if (w > 0) {
+		rc = read_verdict(sv[0], rootfd);
+	} else {
+		kill(pid, SIGKILL);
+		rc = TARGET_FAILED;
+		if (w == 0)
+			fail("the steps in the container did not finish within prepare-timeout (%u s): the worker was "
+			     "killed",
+			     r->cfg->prepare_timeout);
+		else if (r->stop_signal)
+			fail("stint-peer is stopping (signal %d)", r->stop_signal);
+	}
 	close(sv[0]);
 	TEMP_FAILURE_RETRY(waitpid(pid, &status, 0));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (rc != TARGET_FAILED && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
 		rc = TARGET_FAILED;
-		if (WIFSIGNALED(status))
-			fail("the target worker died with signal %d", WTERMSIG(status));
+		fail("the prepare worker died (status %#x)", status);
+	}
+	if (rc == TARGET_FAILED && *rootfd >= 0) {
+		close(*rootfd);
+		*rootfd = -1;
 	}
 	return rc;
 }
@@ -158,77 +172,153 @@ static void undo_in_child(struct job *j)
 		TEMP_FAILURE_RETRY(waitpid(pid, NULL, 0));
 }
 
-static void set_state(struct peer_run *run, const char *state, int ready, const char *status)
+/* Keep what serve.c needs of the init just switched. */
+static void adopt_init(struct peer_run *r, struct handoff *h, const struct hello_ids *ids, int rootfd)
 {
-	snprintf(run->st.state, sizeof(run->st.state), "%s", state);
-	run->st.ready = ready;
-	snprintf(run->st.status, sizeof(run->st.status), "%s", status ? status : "");
-	state_write(run->state_path, &run->st);
+	r->init.pidfd = steal_fd(&h->fd[STINT_FD_PIDFD]);
+	r->init.rootfd = rootfd;
+	r->init.pid = h->pid;
+	r->trust.served_mnt = ids->mnt;
+	r->trust.served_init = ids->init;
+	r->trust.served_alive = true;
+	snprintf(r->st.init, sizeof(r->st.init), "pid %u, mnt:[%llu]", h->pid, ids->mnt.ino);
+	r->st.boots++;
+	run_save_trust(r);
 }
 
-int prepare_once(struct peer_run *run)
+static int fail_handoff(struct peer_run *r, struct handoff *h, struct job *j, const char *what)
 {
-	const struct peer_config *c = run->cfg;
+	log_error("%s: %s", what, fail_reason());
+	if (handoff_abort(h->sock, fail_reason()) < 0)
+		log_warn("%s", fail_reason());
+	run_report(r, "failed", false, fail_reason());
+	job_close(j);
+	handoff_close(h);
+	return r->stop_signal ? PREPARE_STOPPED : PREPARE_FAILED;
+}
+
+static int pin_user(struct peer_run *r, const struct hello_ids *ids)
+{
+	if (r->trust.pod_user.ino)
+		return 0;
+	r->trust.pod_user = ids->user;
+	log_info("this pod's inits run in user namespace %llu (pinned: a HELLO with another one is refused)",
+		 ids->user.ino);
+	return 0;
+}
+
+int prepare_once(struct peer_run *r)
+{
+	const struct peer_config *c = r->cfg;
 	struct handoff h;
-	struct job j = { .cfg = c, .h = &h, .procfd = -1, .notify_fd = -1 };
-	struct stat st;
+	struct hello_ids ids;
+	struct job j = { .cfg = c, .h = &h, .procfd = r->procfd, .notify_fd = -1, .pv = { .base = -1 } };
+	int rc, result, rootfd = -1, pvfd;
 	long t;
-	int rc, result, rootfd = -1;
 
 	fail_clear();
-	/* Even an O_PATH fd pins the last overlay, and with it overlayfs'
-	 * in-use lock on upper and work: a new overlay on them would fail
-	 * with EBUSY. */
-	if (run->rootfd >= 0)
-		close(run->rootfd);
-	run->rootfd = -1;
-	rc = handoff_connect(&h, c->socket, c->wait_socket);
-	/* Remember the socket even when nobody listens there (a dead init's
-	 * leftover), so that the wait loop only retries for a new one. */
-	if (stat(c->socket, &st) == 0) {
-		run->sock_ino = st.st_ino;
-		run->sock_ctime = st.st_ctim;
-	}
-	run->sock_gone = 0;
+	rc = handoff_connect(&h, c->socket, r, deadline_in((long long)c->handshake_timeout * 1000));
 	if (rc == HANDOFF_NO_SOCKET)
 		return PREPARE_NO_SOCKET;
-	if (rc != HANDOFF_OK)
+	if (rc == HANDOFF_STOPPED)
+		return PREPARE_STOPPED;
+	if (rc != HANDOFF_OK) {
+		log_error("handoff: %s", fail_reason());
 		return PREPARE_FAILED;
+	}
+	if (hello_verify(&h, r->procfd, &r->trust, &ids) < 0)
+		return fail_handoff(r, &h, &j, "refusing this init");
+	pin_user(r, &ids);
 	j.root = c->root ? c->root : h.root;
 	log_info("connected to the init (pid %u in its namespace); new root %s, mode %s", h.pid, j.root,
 		 c->mode == PEER_MODE_PIVOT ? "pivot" : "chroot");
-	set_state(run, "preparing", 0, NULL);
-	if (job_open(&j, &h) < 0)
-		result = TARGET_FAILED;
-	else
-		result = run_target(&j, &rootfd);
-	if (result == TARGET_FAILED) {
-		log_error("prepare failed: %s", fail_reason());
-		handoff_abort(h.sock, fail_reason());
-		set_state(run, "failed", 0, fail_reason());
-		goto fail;
-	}
+	run_report(r, "preparing", false, NULL);
+	if (job_open(&j, r, ids.userns) < 0)
+		return fail_handoff(r, &h, &j, "prepare failed");
+	result = run_worker(r, &j, &rootfd);
+	if (result == TARGET_FAILED)
+		return fail_handoff(r, &h, &j, "prepare failed");
 	t = log_elapsed_ms();
-	if (handoff_ready(h.sock, result == TARGET_PIVOTED ? STINT_READY_PIVOTED : STINT_READY_CHROOT,
-			  result == TARGET_PIVOTED ? "" : j.root, c->timeout) < 0) {
+	rc = handoff_ready(h.sock, result == TARGET_PIVOTED ? STINT_READY_PIVOTED : STINT_READY_CHROOT,
+			   result == TARGET_PIVOTED ? "" : j.root, r, deadline_in((long long)c->timeout * 1000));
+	if (rc != HANDOFF_OK) {
 		if (result == TARGET_READY)
 			undo_in_child(&j);
-		set_state(run, "failed", 0, "the init refused READY");
-		goto fail;
+		if (rootfd >= 0)
+			close(rootfd);
+		log_error("switch: %s", rc == HANDOFF_STOPPED ? "stopped while waiting for the ACK" : fail_reason());
+		run_report(r, "failed", false, rc == HANDOFF_STOPPED ? "stopped" : fail_reason());
+		job_close(&j);
+		handoff_close(&h);
+		return rc == HANDOFF_STOPPED ? PREPARE_STOPPED : PREPARE_FAILED;
 	}
 	log_info("step 6/7 switch: READY (%s) acknowledged by the init (%ld ms)",
 		 result == TARGET_PIVOTED ? "pivoted" : j.root, log_elapsed_ms() - t);
+	pvfd = open(j.pv.base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	adopt_init(r, &h, &ids, rootfd);
+	r->init.pvfd = pvfd;
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
-	set_state(run, c->notify || c->ready_path ? "booting" : "switched", !(c->notify || c->ready_path), NULL);
-	run->rootfd = rootfd;
+	run_report(r, c->notify || c->ready_path ? "booting" : "ready", !(c->notify || c->ready_path), NULL);
 	job_close(&j);
 	handoff_close(&h);
 	return PREPARE_OK;
-fail:
-	if (rootfd >= 0)
-		close(rootfd);
-	job_close(&j);
-	handoff_close(&h);
-	return PREPARE_FAILED;
+}
+
+/* then=exit with wait-socket: wait (inotify, no polling) for the socket. */
+static int prepare_when_there(struct peer_run *r)
+{
+	msec_t deadline = deadline_in((long long)r->cfg->wait_socket * 1000);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		int rc = prepare_once(r);
+
+		if (rc != PREPARE_NO_SOCKET || deadline_passed(deadline))
+			return rc;
+		rc = run_wait(r, r->sock_watch, POLLIN, deadline);
+		if (rc < 0)
+			return PREPARE_STOPPED;
+		while (read(r->sock_watch, buf, sizeof(buf)) > 0)
+			;
+	}
+}
+
+int peer_prepare(const struct peer_config *c)
+{
+	struct peer_run r;
+	int rc = 1;
+
+	if ((c->notify || c->ready_path) && c->then == PEER_THEN_EXIT)
+		log_warn("then=exit: nobody will watch %s after the switch, so readiness stays 'booting'",
+			 c->notify ? "the notify socket" : "ready-path");
+	if (run_open(&r, c) < 0) {
+		log_error("prepare failed: %s", fail_reason());
+		run_close(&r);
+		return 1;
+	}
+	if (c->then == PEER_THEN_WAIT) {
+		r.sock_new = true; /* the init may be there already */
+		rc = peer_serve(&r);
+	} else {
+		switch (prepare_when_there(&r)) {
+		case PREPARE_OK:
+			log_info("step 7/7 then: exit");
+			rc = 0;
+			break;
+		case PREPARE_NO_SOCKET:
+			log_info("no init listens on %s: it has already switched root (or has not started yet); "
+				 "nothing to prepare",
+				 c->socket);
+			rc = 0;
+			break;
+		case PREPARE_STOPPED:
+			rc = 128 + r.stop_signal;
+			break;
+		default:
+			rc = 1;
+		}
+	}
+	run_close(&r);
+	return rc;
 }

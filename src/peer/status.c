@@ -1,14 +1,40 @@
-/* `stint-peer status`: a readiness probe. Exit 0 once the OS reported
- * READY=1 on the notify socket (or, without one, once the root switched or
- * the ready-path appeared); otherwise exit 1 with one line saying why. */
+/* `stint-peer status`: the readiness probe, run in the sidecar. Exit 0
+ * once the OS reported READY=1 on the notify socket (or, without one, once
+ * the root switched or the ready-path appeared) and its init still runs;
+ * otherwise exit 1 with one line saying why. It reads the state file in the
+ * peer's own run-dir, a regular file only. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "stint/log.h"
-#include "stint/notify.h"
-#include "stint/peer.h"
+#include "stint/path.h"
 #include "stint/peer_config.h"
+#include "stint/util.h"
+#include "peer.h"
+#include "state.h"
+
+static int read_state(const struct peer_config *c, struct peer_state *st, char *where, size_t len)
+{
+	char name[NAME_MAX + 1];
+	cleanup_fd int dir = -1;
+
+	if (c->state_file) {
+		copy_str(where, len, c->state_file);
+		dir = path_open_parent(c->state_file, name, sizeof(name));
+	} else {
+		snprintf(where, len, "%s/state", c->run_dir);
+		snprintf(name, sizeof(name), "state");
+		dir = open(c->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dir < 0)
+		return -1;
+	return state_load(dir, name, st);
+}
 
 int peer_status(int argc, char **argv)
 {
@@ -16,26 +42,28 @@ int peer_status(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-file", required_argument, NULL, 'f' },
-		{ "notify", required_argument, NULL, 'n' },
+		{ "run-dir", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct peer_config c;
 	struct peer_state st;
-	char path[4096], err[1024];
-	int opt, quiet = 0, rc = 1;
+	char where[PATH_MAX + 16], err[1024];
+	int opt, quiet = 0, verbose = 0, rc = 1;
 
 	peer_config_defaults(&c);
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+c:s:f:n:q", opts, NULL)) != -1) {
-		const char *key = opt == 'c' ? NULL : opt == 's' ? "socket" : opt == 'f' ? "state-file" : "notify";
+	while ((opt = getopt_long(argc, argv, "+c:s:f:d:qv", opts, NULL)) != -1) {
+		const char *key = opt == 's' ? "socket" : opt == 'f' ? "state-file" : "run-dir";
 
 		if (opt == '?') {
 			rc = 2;
 			goto out;
 		}
-		if (opt == 'q') {
-			quiet = 1;
+		if (opt == 'q' || opt == 'v') {
+			quiet |= opt == 'q';
+			verbose |= opt == 'v';
 			continue;
 		}
 		if (opt == 'c' ? peer_config_load(&c, optarg, err, sizeof(err)) :
@@ -45,24 +73,23 @@ int peer_status(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!c.state_file && !c.socket && !c.notify) {
-		log_error("status: give --state-file PATH, --notify PATH, -s SOCKET or -c peer.ini");
-		rc = 2;
+	if (read_state(&c, &st, where, sizeof(where)) < 0) {
+		if (errno == ENOENT)
+			fprintf(stderr, "not ready: no state file %s (the peer has not run yet)\n", where);
+		else
+			fprintf(stderr, "not ready: state file %s: %s\n", where,
+				errno == EINVAL ? "not a regular state file" : strerror(errno));
 		goto out;
 	}
-	state_file_path(&c, path, sizeof(path));
-	if (state_read(path, &st) < 0) {
-		fprintf(stderr, "not ready: no state file %s (the peer has not run yet)\n", path);
-		goto out;
-	}
-	if (st.ready && strcmp(st.state, "stopping") != 0) {
+	if (st.ready) {
 		if (!quiet)
 			fprintf(stderr, "ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
 		rc = 0;
 	} else {
-		fprintf(stderr, "not ready: %s%s%s\n", st.state[0] ? st.state : "unknown", st.status[0] ? ": " : "",
-			st.status);
+		fprintf(stderr, "not ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
 	}
+	if (verbose)
+		fprintf(stderr, "boots=%u\ninit=%s\n", st.boots, st.init);
 out:
 	peer_config_free(&c);
 	return rc;

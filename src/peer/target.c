@@ -12,6 +12,7 @@
  *   6 switch   pivot mode: pivot_root the namespace into the new root
  * Nothing is ever bound onto "/" itself (that breaks `runc exec`). */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,17 +26,17 @@
 
 #include "stint/carry.h"
 #include "stint/log.h"
-#include "stint/mountapi.h"
-#include "stint/mountinfo.h"
-#include "stint/mountpoint.h"
+#include "stint/syscalls.h"
+#include "mountinfo.h"
+#include "mountpoint.h"
 #include "stint/peer_config.h"
-#include "stint/peer_err.h"
-#include "stint/peer_handoff.h"
-#include "stint/pivot.h"
-#include "stint/target.h"
+#include "err.h"
+#include "handoff.h"
+#include "identity.h"
+#include "pivot.h"
+#include "target.h"
 #include "stint/util.h"
 
-#define EMPTY_PATH 0x1000 /* AT_EMPTY_PATH */
 #define STAGE_SOURCE "stint-stage"
 #define OVERLAY_SOURCE "stint"
 
@@ -60,8 +61,10 @@ static void step_done(int n, const char *name, const char *fmt, ...)
 	step_begin();
 }
 
-/* Test hook: die like `kill -9` of the whole peer at a step, leaving its
- * mounts behind, to prove a restarted peer completes. */
+#ifdef STINT_TEST_HOOKS
+/* Test hook, compiled into development builds only (never into the static
+ * release binaries): die like `kill -9` of the whole peer at a step,
+ * leaving its mounts behind, to prove a restarted peer completes. */
 static void test_kill_at(const char *name)
 {
 	const char *v = getenv("STINT_PEER_TEST_KILL_AT");
@@ -72,6 +75,12 @@ static void test_kill_at(const char *name)
 		raise(SIGKILL);
 	}
 }
+#else
+static void test_kill_at(const char *name)
+{
+	(void)name;
+}
+#endif
 
 static int is_ours(const struct mount_entry *e)
 {
@@ -99,30 +108,44 @@ static int clear_leftovers(struct job *j, struct mountinfo *mi)
 	return fail("cannot clear %s: mounts keep reappearing", j->root);
 }
 
-static int mkdir_p_target(const char *path)
+/* The new root's mount point inside the container, made where missing,
+ * never through a symlink: an image whose /.stint is a link must not send
+ * the overlay (and the volume under it) somewhere else. */
+static int root_open(const char *root)
 {
-	char buf[4096];
-	struct stat st;
+	struct stint_open_how how = { .flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
+						 STINT_RESOLVE_NO_MAGICLINKS };
+	char copy[PATH_MAX];
+	cleanup_fd int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *save = NULL;
 
-	if (stat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : fail("new root %s exists and is not a directory", path);
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
+	if (dir < 0)
+		return fail_errno("open the target's /");
+	if (root[0] != '/' || snprintf(copy, sizeof(copy), "%s", root) >= (int)sizeof(copy))
+		return fail("new root %s: not an absolute path that fits PATH_MAX", root);
+	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		int next;
 
-			*p = '\0';
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return fail_errno("create the new root's mount point %s in the target", buf);
-			*p = c;
-			if (!c)
-				break;
+		if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
+			return fail("new root %s: '.' and '..' are not allowed", root);
+		next = sys_openat2(dir, c, &how);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(dir, c, 0755) < 0 && errno != EEXIST)
+				return fail_errno("create %s of the new root %s in the target", c, root);
+			next = sys_openat2(dir, c, &how);
 		}
+		if (next < 0)
+			return fail_errno("new root %s: %s%s", root, c,
+					  errno == ELOOP ? " is a symlink (the new root must not be reached through one)" :
+					  errno == ENOTDIR ? " is not a directory" : "");
+		close(dir);
+		dir = next;
 	}
-	return 0;
+	return steal_fd(&dir);
 }
 
-static int make_stage(const char *root)
+static int make_stage(int rootfd, const char *root)
 {
 	cleanup_fd int fs = sys_fsopen("tmpfs", STINT_FSOPEN_CLOEXEC);
 	cleanup_fd int mnt = -1;
@@ -134,7 +157,7 @@ static int make_stage(const char *root)
 	mnt = sys_fsmount(fs, STINT_FSMOUNT_CLOEXEC, 0);
 	if (mnt < 0)
 		return fail_errno("fsmount the staging tmpfs");
-	if (sys_move_mount(mnt, "", AT_FDCWD, root, STINT_MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (sys_move_mount(mnt, "", rootfd, "", STINT_MOVE_MOUNT_F_EMPTY_PATH | STINT_MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return fail_errno("mount the staging tmpfs at %s", root);
 	return 0;
 }
@@ -143,7 +166,7 @@ static int attach_ro(int fd, int stagefd, const char *name)
 {
 	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_RDONLY };
 
-	if (sys_mount_setattr(fd, "", EMPTY_PATH, &attr) < 0)
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0)
 		return fail_errno("make the lower %s read-only", name);
 	return mount_attach(fd, stagefd, name, 1);
 }
@@ -183,108 +206,198 @@ static int root_is_ours(const struct mountinfo *mi)
 	return e && strcmp(e->fstype, "overlay") == 0 && strcmp(e->source, OVERLAY_SOURCE) == 0;
 }
 
-static int steps(struct job *j, int *mounted)
+/* cgroup=rw hands the guest its cgroup: on cgroup v2 only a hierarchy
+ * mounted with nsdelegate keeps the container's own limits (memory.max,
+ * pids.max at its cgroup namespace's root) out of its reach. */
+static int check_cgroup_rw(const struct peer_config *c, const struct mountinfo *mi)
 {
-	const struct peer_config *c = j->cfg;
-	struct mountinfo mi = { 0 };
-	char lowers[8192], upper[8192], work[8192];
-	cleanup_fd int stagefd = -1, ovl = -1, rootfd = -1;
-	struct plan plan = { 0 };
-	int userns = 0, shared, n = 0, rc = -1;
+	const struct mount_entry *e = mountinfo_find(mi, c->cgroup_path);
+
+	if (c->cgroup != PEER_CGROUP_RW || !e || strcmp(e->fstype, "cgroup2") != 0)
+		return 0;
+	if (!mount_opt_has(e->super_opts, "nsdelegate"))
+		return fail("cgroup=rw: %s is cgroup v2 without nsdelegate, so the guest could raise its own limits "
+			    "(memory.max, pids.max); mount cgroup2 with nsdelegate on the node (systemd does), or use "
+			    "cgroup=keep",
+			    c->cgroup_path);
+	return 0;
+}
+
+/* Does the directory at `target` show the persistent volume or the handoff
+ * socket's directory? */
+static int shows_private(const struct job *j, const char *target)
+{
+	struct stat st;
+
+	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return chain_has(&j->pv_chain, st.st_dev, st.st_ino) ||
+	       (j->have_sock_chain && chain_has(&j->sock_chain, st.st_dev, st.st_ino));
+}
+
+/* chroot mode: the guest can leave a chroot (CAP_SYS_CHROOT is in the
+ * default set), so before READY every mount of the old root that shows the
+ * handoff socket's directory or the volume leaves the container's mount
+ * namespace. stint keeps working through the fds it holds. /proc, /sys and
+ * /dev of the old root stay: `kubectl exec` (runc exec) needs them. */
+static int hide_private_mounts(const struct job *j, const struct mountinfo *mi)
+{
+	int n = 0;
+
+	for (size_t i = mi->n; i > 0; i--) {
+		const struct mount_entry *e = &mi->m[i - 1];
+
+		if (strcmp(e->target, "/") == 0 || path_is_under(e->target, j->root) || !shows_private(j, e->target))
+			continue;
+		/* Never send the unmount to the node's copy of the mount. */
+		if (strstr(e->optional, "shared:") && mount(NULL, e->target, NULL, MS_PRIVATE, NULL) < 0)
+			return fail_errno("make %s private before detaching it", e->target);
+		if (umount2(e->target, MNT_DETACH) < 0)
+			return fail_errno("detach %s from the old root (it shows the handoff socket or the volume)",
+					  e->target);
+		log_debug("detached %s from the old root", e->target);
+		n++;
+	}
+	return n;
+}
+
+static int step_enter(struct job *j, struct mountinfo *mi, int *userns, int *rootdir)
+{
+	const struct mount_entry *root;
+	int shared;
 
 	step_begin();
-	if (ns_enter_mount(j->procfd, j->h->fd[STINT_FD_MNT], j->h->fd[STINT_FD_USER], &userns) < 0 ||
-	    clear_leftovers(j, &mi) < 0)
-		goto out;
-	if (root_is_ours(&mi)) {
+	if (ns_enter_mount(j->procfd, j->h->fd[STINT_FD_MNT], j->h->fd[STINT_FD_USER], userns) < 0 ||
+	    clear_leftovers(j, mi) < 0)
+		return -1;
+	if (root_is_ours(mi)) {
 		step_done(1, "enter", "the target's / is already our overlay: an earlier run pivoted");
-		rc = TARGET_PIVOTED;
-		goto out;
+		return TARGET_PIVOTED;
 	}
-	if (!mountinfo_find(&mi, "/")) {
-		fail("the target's mountinfo lists no / mount");
-		goto out;
-	}
-	shared = strstr(mountinfo_find(&mi, "/")->optional, "shared:") != NULL;
-	if (mkdir_p_target(j->root) < 0 || root_unshare(shared) < 0)
-		goto out;
-	step_done(1, "enter", "in the init's mount namespace%s, %zu mounts%s", userns ? " and user namespace" : "",
-		  mi.n, shared ? ", / made a slave" : "");
+	if (!(root = mountinfo_find(mi, "/")))
+		return fail("the target's mountinfo lists no / mount");
+	shared = strstr(root->optional, "shared:") != NULL;
+	if ((*rootdir = root_open(j->root)) < 0 || root_unshare(shared) < 0 || check_cgroup_rw(j->cfg, mi) < 0)
+		return -1;
+	step_done(1, "enter", "in the init's mount namespace%s, %zu mounts%s", *userns ? " and user namespace" : "",
+		  mi->n, shared ? ", / made a slave" : "");
 	test_kill_at("enter");
+	return 0;
+}
 
-	if (make_stage(j->root) < 0)
-		goto out;
+/* Steps 2-4: the layers staged under the new root, the overlay made from
+ * them and put in their place. Returns the overlay's O_PATH fd. */
+static int step_overlay(struct job *j, int rootdir, int userns, int *mounted)
+{
+	char lowers[8192], upper[8192], work[8192];
+	cleanup_fd int stagefd = -1, ovl = -1;
+	int fd;
+
+	if (make_stage(rootdir, j->root) < 0)
+		return -1;
 	*mounted = 1;
 	stagefd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (stagefd < 0) {
-		fail_errno("open the staging dir %s", j->root);
-		goto out;
-	}
+	if (stagefd < 0)
+		return fail_errno("open the staging dir %s", j->root);
 	if (stage_lowers(j, stagefd, lowers, sizeof(lowers)) < 0)
-		goto out;
+		return -1;
 	step_done(2, "lower", "%s read-only at %s", j->nlower ? "lower= paths" : "the image (target's /)", lowers);
 	test_kill_at("lower");
 
 	if (mount_attach(j->pv.base, stagefd, "/pv", 1) < 0)
-		goto out;
+		return -1;
 	snprintf(upper, sizeof(upper), "%s/pv/%s", j->root, j->pv.upper_rel);
 	snprintf(work, sizeof(work), "%s/pv/%s", j->root, j->pv.work_rel);
 	step_done(3, "upper", "persistent volume %s staged (upper %s, work %s)", j->pv.base_path, j->pv.upper_rel,
 		  j->pv.work_rel);
 	test_kill_at("upper");
 
-	ovl = overlay_make(lowers, upper, work, userns);
-	if (ovl < 0)
-		goto out;
+	if ((ovl = overlay_make(lowers, upper, work, userns)) < 0)
+		return -1;
 	/* The overlay holds private clones of its layers: the staging area
 	 * can go before the overlay takes its place. */
-	if (umount2(j->root, MNT_DETACH) < 0) {
-		fail_errno("detach the staging tmpfs %s", j->root);
-		goto out;
-	}
+	if (umount2(j->root, MNT_DETACH) < 0)
+		return fail_errno("detach the staging tmpfs %s", j->root);
 	*mounted = 0;
-	if (sys_move_mount(ovl, "", AT_FDCWD, j->root, STINT_MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		fail_errno("attach the overlay at %s", j->root);
-		goto out;
-	}
+	if (sys_move_mount(ovl, "", rootdir, "", STINT_MOVE_MOUNT_F_EMPTY_PATH | STINT_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail_errno("attach the overlay at %s", j->root);
 	*mounted = 1;
-	rootfd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		fail_errno("open the new root %s", j->root);
-		goto out;
-	}
-	if (c->machine_id == PEER_MACHINE_ID_GENERATE && (n = machine_id_ensure(rootfd)) < 0)
-		goto out;
+	fd = open(j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno("open the new root %s", j->root);
+	return fd;
+}
+
+static int step_identity(struct job *j, int rootfd)
+{
+	int n = 0;
+
+	if (j->cfg->machine_id == PEER_MACHINE_ID_GENERATE && (n = machine_id_ensure(rootfd)) < 0)
+		return -1;
 	step_done(4, "overlay", "mounted at %s%s", j->root,
-		  c->machine_id == PEER_MACHINE_ID_GENERATE ? (n ? ", new machine-id written" : ", machine-id kept") :
-							      "");
+		  j->cfg->machine_id == PEER_MACHINE_ID_GENERATE ? (n ? ", new machine-id written" : ", machine-id kept") :
+								   "");
 	test_kill_at("overlay");
+	return 0;
+}
 
-	{
-		struct carry_ctx ctx = { .cfg = c,
-					 .root = j->root,
-					 .pv = &j->pv_chain,
-					 .sock = j->have_sock_chain ? &j->sock_chain : NULL,
-					 .notify_fd = j->notify_fd };
+static int step_carry(struct job *j, const struct mountinfo *mi, int rootfd, int userns)
+{
+	char notify_dir[PATH_MAX], name[NAME_MAX + 1];
+	struct carry_ctx ctx = { .cfg = j->cfg,
+				 .root = j->root,
+				 .pv = &j->pv_chain,
+				 .sock = j->have_sock_chain ? &j->sock_chain : NULL,
+				 .notify_fd = j->notify_fd,
+				 .notify_dir = notify_dir };
+	struct plan plan = { 0 };
+	int n;
 
-		if (plan_build(&ctx, &mi, &plan) < 0 || (n = plan_apply(&plan, rootfd, userns)) < 0)
-			goto out;
-	}
+	if (path_split(j->cfg->notify_target, notify_dir, sizeof(notify_dir), name, sizeof(name)) < 0)
+		return fail_errno("notify-target %s", j->cfg->notify_target);
+	n = plan_build(&ctx, mi, &plan) < 0 ? -1 : plan_apply(&plan, rootfd, userns);
+
+	plan_free(&plan);
+	if (n < 0)
+		return -1;
 	step_done(5, "carry", "%d mounts placed in the new root", n);
 	test_kill_at("carry");
+	return 0;
+}
 
-	if (c->mode == PEER_MODE_PIVOT) {
-		if (pivot_into(rootfd) < 0)
-			goto out;
-		*mounted = 0; /* past the point of no return */
-		step_done(6, "switch", "pivot_root done: the init's / is now the overlay");
-		test_kill_at("switch");
-		rc = TARGET_PIVOTED;
-	} else {
-		rc = TARGET_READY;
+static int step_switch(struct job *j, const struct mountinfo *mi, int rootfd, int *mounted)
+{
+	int n;
+
+	if (j->cfg->mode != PEER_MODE_PIVOT) {
+		if ((n = hide_private_mounts(j, mi)) < 0)
+			return -1;
+		step_done(6, "switch", "chroot mode: %d mount%s of the old root that show the handoff socket or the "
+				       "volume detached; stint enters %s",
+			  n, n == 1 ? "" : "s", j->root);
+		return TARGET_READY;
 	}
-out:
-	plan_free(&plan);
+	if (pivot_into(rootfd) < 0)
+		return -1;
+	*mounted = 0; /* past the point of no return */
+	step_done(6, "switch", "pivot_root done: the init's / is now the overlay");
+	test_kill_at("switch");
+	return TARGET_PIVOTED;
+}
+
+static int steps(struct job *j, int *mounted)
+{
+	struct mountinfo mi = { 0 };
+	cleanup_fd int rootdir = -1, rootfd = -1;
+	int userns = 0, rc;
+
+	rc = step_enter(j, &mi, &userns, &rootdir);
+	if (rc == 0 && (rootfd = step_overlay(j, rootdir, userns, mounted)) < 0)
+		rc = -1;
+	if (rc == 0 && (step_identity(j, rootfd) < 0 || step_carry(j, &mi, rootfd, userns) < 0))
+		rc = -1;
+	if (rc == 0)
+		rc = step_switch(j, &mi, rootfd, mounted);
 	mountinfo_free(&mi);
 	return rc;
 }

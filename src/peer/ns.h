@@ -1,0 +1,42 @@
+/* Namespaces as the peer sees them: what a namespace fd is, and entering
+ * the target container's. */
+#ifndef STINT_PEER_NS_H
+#define STINT_PEER_NS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* A namespace (or any inode) by device and inode number. */
+struct ns_id {
+	unsigned long long dev, ino;
+};
+
+/* The identity behind fd. Returns 0 or -1 (fail()). */
+int ns_id_of(int fd, const char *what, struct ns_id *id);
+bool ns_id_eq(const struct ns_id *a, const struct ns_id *b);
+
+/* This process's own namespace NAME ("user", "mnt"), read through procfd
+ * (the peer's own /proc, still valid after setns). Returns 0 or -1. */
+int ns_own(int procfd, const char *name, struct ns_id *id);
+
+/* setns() into the target's user ns (when userfd >= 0 and it differs from
+ * ours: *entered_user is set) and then its mount ns. Must run in a
+ * single-threaded process; cwd and root become the target ns's root.
+ * Returns 0 or -1 (fail()). */
+int ns_enter_mount(int procfd, int mntfd, int userfd, int *entered_user);
+
+/* A directory's (dev, inode) and those of its ancestors on the same
+ * filesystem: any mount of one of them, in any namespace, would show the
+ * directory. */
+struct devino {
+	dev_t dev;
+	ino_t ino;
+};
+struct chain {
+	struct devino d[64];
+	size_t n;
+};
+int chain_of(const char *dir, struct chain *ch);
+int chain_has(const struct chain *ch, dev_t dev, ino_t ino);
+
+#endif

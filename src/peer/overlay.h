@@ -1,0 +1,29 @@
+/* The persistent layer: upper and work dirs on the persistent volume, and
+ * the overlay that puts them over the image. */
+#ifndef STINT_OVERLAY_H
+#define STINT_OVERLAY_H
+
+#include <sys/types.h>
+
+struct peer_config;
+
+struct pv {
+	int base; /* detached clone (open_tree) of the dir holding upper and work */
+	char base_path[4096]; /* its path in the peer's mount ns */
+	char upper_rel[4096], work_rel[4096]; /* upper and work relative to base */
+	dev_t dev; /* st_dev of upper/work */
+	int userxattr; /* probe with user.* xattrs (a user-ns mount) */
+};
+
+/* In the peer's own mount ns: make upper and work (mkdir -p), check they
+ * share a filesystem that has what overlayfs needs (d_type, trusted or
+ * user xattrs), and clone their common parent so it can travel into the
+ * target's mount ns. Returns 0 or -1 (fail()). */
+int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv);
+void pv_close(struct pv *pv);
+
+/* Make a detached overlay (source "stint") from paths valid in the current
+ * mount ns: lowers = "a:b", upper, work. Returns the mount fd or -1. */
+int overlay_make(const char *lowers, const char *upper, const char *work, int userxattr);
+
+#endif

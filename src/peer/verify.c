@@ -1,0 +1,176 @@
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "stint/log.h"
+#include "stint/syscalls.h"
+#include "stint/util.h"
+#include "err.h"
+#include "verify.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define PIDFS_MAGIC 0x50494446
+
+static const struct {
+	uint32_t tag;
+	int type; /* what NS_GET_NSTYPE must say */
+	int pidfd_ns; /* PIDFD_GET_*_NAMESPACE of the same namespace */
+} ns_tags[] = {
+	{ STINT_FD_MNT, CLONE_NEWNS, STINT_PIDFD_NS_MNT },
+	{ STINT_FD_PID, CLONE_NEWPID, STINT_PIDFD_NS_PID },
+	{ STINT_FD_NET, CLONE_NEWNET, STINT_PIDFD_NS_NET },
+	{ STINT_FD_IPC, CLONE_NEWIPC, STINT_PIDFD_NS_IPC },
+	{ STINT_FD_UTS, CLONE_NEWUTS, STINT_PIDFD_NS_UTS },
+	{ STINT_FD_USER, CLONE_NEWUSER, STINT_PIDFD_NS_USER },
+	{ STINT_FD_CGROUP, CLONE_NEWCGROUP, STINT_PIDFD_NS_CGROUP },
+	{ STINT_FD_TIME, CLONE_NEWTIME, STINT_PIDFD_NS_TIME },
+	{ STINT_FD_PID_FOR_CHILDREN, CLONE_NEWPID, STINT_PIDFD_NS_PID_FOR_CHILDREN },
+	{ STINT_FD_TIME_FOR_CHILDREN, CLONE_NEWTIME, STINT_PIDFD_NS_TIME_FOR_CHILDREN },
+};
+
+uint64_t pidfd_inode(int pidfd)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(pidfd, &sfs) < 0 || sfs.f_type != PIDFS_MAGIC || fstat(pidfd, &st) < 0)
+		return 0;
+	return st.st_ino;
+}
+
+static int check_types(const struct handoff *h)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ns_tags); i++) {
+		int fd = h->fd[ns_tags[i].tag], type;
+
+		if (fd < 0)
+			continue;
+		type = ioctl(fd, STINT_NS_GET_NSTYPE);
+		if (type < 0)
+			return fail_errno("HELLO: the %s fd is not a namespace", stint_fd_tag_name(ns_tags[i].tag));
+		if (type != ns_tags[i].type)
+			return fail("HELLO: the %s fd is a namespace of another type (%#x)",
+				    stint_fd_tag_name(ns_tags[i].tag), type);
+	}
+	return 0;
+}
+
+/* The user ns that owns the namespace behind fd. */
+static int owner_of(int fd, const char *what, struct ns_id *id)
+{
+	cleanup_fd int owner = ioctl(fd, STINT_NS_GET_USERNS);
+
+	if (owner < 0)
+		return fail_errno("HELLO: the owner of the %s namespace", what);
+	return ns_id_of(owner, "an owning user namespace", id);
+}
+
+/* The user ns: ours (a pod without a user namespace), or a direct child of
+ * ours that is this pod's — pinned at its first HELLO. A guest's own
+ * `unshare -U` is nested in the pod's, or, in a pod without one, differs
+ * from ours while nothing was pinned but ours. */
+static int check_user(const struct handoff *h, int procfd, const struct trust *t, struct ns_id *user, bool *foreign)
+{
+	struct ns_id own, parent;
+	int userfd = h->fd[STINT_FD_USER];
+	cleanup_fd int pfd = -1;
+
+	if (ns_own(procfd, "user", &own) < 0)
+		return -1;
+	if (userfd < 0) {
+		*user = own; /* a kernel without user namespaces */
+		return 0;
+	}
+	if (ns_id_of(userfd, "the HELLO's user namespace", user) < 0)
+		return -1;
+	if (t->pod_user.ino && !ns_id_eq(user, &t->pod_user))
+		return fail("HELLO: user namespace %llu is not this pod's (%llu, pinned at its first HELLO): refusing "
+			    "a namespace the guest may have made",
+			    user->ino, t->pod_user.ino);
+	*foreign = !ns_id_eq(user, &own);
+	if (!*foreign)
+		return 0;
+	pfd = ioctl(userfd, STINT_NS_GET_PARENT);
+	if (pfd < 0 || ns_id_of(pfd, "a parent user namespace", &parent) < 0)
+		return fail_errno("HELLO: the parent of user namespace %llu", user->ino);
+	if (!ns_id_eq(&parent, &own))
+		return fail("HELLO: user namespace %llu is nested in another one, not a pod's: refusing a namespace "
+			    "the guest made",
+			    user->ino);
+	return 0;
+}
+
+/* The pidfd names a live process in exactly the namespaces sent. */
+static int check_pidfd(const struct handoff *h)
+{
+	int pidfd = h->fd[STINT_FD_PIDFD];
+
+	if (pidfd < 0)
+		return fail("HELLO: no pidfd of the init (a kernel without pidfd_open, Linux < 5.3, is not supported)");
+	if (sys_pidfd_send_signal(pidfd, 0) < 0)
+		return fail_errno("HELLO: the init's pidfd");
+	for (size_t i = 0; i < ARRAY_SIZE(ns_tags); i++) {
+		struct ns_id sent, real;
+		cleanup_fd int nsfd = -1;
+
+		if (h->fd[ns_tags[i].tag] < 0)
+			continue;
+		nsfd = ioctl(pidfd, STINT_PIDFD_GET_NS(ns_tags[i].pidfd_ns));
+		if (nsfd < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+			log_debug("this kernel cannot tell a pidfd's namespaces (Linux < 6.11): relying on ownership");
+			return 0;
+		}
+		if (nsfd < 0)
+			return fail_errno("HELLO: the %s namespace of the init's pidfd", stint_fd_tag_name(ns_tags[i].tag));
+		if (ns_id_of(nsfd, "a namespace of the init", &real) < 0 ||
+		    ns_id_of(h->fd[ns_tags[i].tag], "a namespace fd", &sent) < 0)
+			return -1;
+		if (!ns_id_eq(&sent, &real))
+			return fail("HELLO: the %s namespace sent is not the one of the process behind the pidfd",
+				    stint_fd_tag_name(ns_tags[i].tag));
+	}
+	return 0;
+}
+
+int hello_verify(const struct handoff *h, int procfd, const struct trust *t, struct hello_ids *ids)
+{
+	struct ns_id owner;
+
+	memset(ids, 0, sizeof(*ids));
+	if (h->fd[STINT_FD_MNT] < 0)
+		return fail("HELLO: no mount namespace fd");
+	if (check_types(h) < 0 || check_user(h, procfd, t, &ids->user, &ids->userns) < 0)
+		return -1;
+	if (ns_id_of(h->fd[STINT_FD_MNT], "the HELLO's mount namespace", &ids->mnt) < 0 ||
+	    owner_of(h->fd[STINT_FD_MNT], "mount", &owner) < 0)
+		return -1;
+	if (!ns_id_eq(&owner, &ids->user))
+		return fail("HELLO: the mount namespace is owned by user namespace %llu, not %llu", owner.ino,
+			    ids->user.ino);
+	if (h->fd[STINT_FD_PID] >= 0) {
+		if (ns_id_of(h->fd[STINT_FD_PID], "the HELLO's pid namespace", &ids->pid) < 0 ||
+		    owner_of(h->fd[STINT_FD_PID], "pid", &owner) < 0)
+			return -1;
+		if (!ns_id_eq(&owner, &ids->user))
+			return fail("HELLO: the pid namespace is owned by user namespace %llu, not %llu", owner.ino,
+				    ids->user.ino);
+	}
+	if (check_pidfd(h) < 0)
+		return -1;
+	ids->init = pidfd_inode(h->fd[STINT_FD_PIDFD]);
+	if (t->served_alive && ns_id_eq(&ids->mnt, &t->served_mnt))
+		return fail("HELLO: mount namespace %llu is already served and its init still runs: refusing to "
+			    "prepare a second root in it",
+			    ids->mnt.ino);
+	if (t->served_init && ids->init == t->served_init)
+		return fail("HELLO: its init (pidfd inode %llu) is the one already served and still running: refusing "
+			    "to prepare a second root under it",
+			    (unsigned long long)ids->init);
+	return 0;
+}
