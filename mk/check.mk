@@ -23,6 +23,19 @@ $(UNIT_BINS): $(O)/tests/unit/%: $(O)/tests/unit/%.o $(COMMON_OBJ)
 
 unit-tests: $(UNIT_BINS)
 
+# Static helper programs the tests run inside test roots that may have no
+# libc (tests/helpers/*.c): built once into build/test-helpers, never
+# sanitized (they are the test's tools, not the code under test).
+HELPER_O    := build/test-helpers
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(HELPER_O)/%,$(HELPER_SRC))
+
+$(HELPER_O)/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+test-helpers: $(HELPER_BINS)
+
 # Sanitizer runtime options, exported to every test (and so to every
 # sanitized stint/stint-peer the tests start):
 # - halt_on_error + exitcode=86: the first error ends the process with a
@@ -44,7 +57,8 @@ SAN_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=0:exitcode=86:detect_leak
 
 TEST_ENV = STINT=$(abspath $(O))/stint STINT_PEER=$(abspath $(O))/stint-peer \
 	STINT_STATIC=$(abspath $(STATIC_O))/stint STINT_PEER_STATIC=$(abspath $(STATIC_O))/stint-peer \
-	STINT_UNIT_DIR=$(abspath $(O))/tests/unit STINT_SANITIZE=$(if $(SANITIZE),1,0) \
+	STINT_UNIT_DIR=$(abspath $(O))/tests/unit STINT_HELPER_DIR=$(abspath $(HELPER_O)) \
+	STINT_SANITIZE=$(if $(SANITIZE),1,0) \
 	$(if $(SANITIZE),$(SAN_ENV))
 
 TESTS ?=
@@ -61,10 +75,10 @@ check: deps
 deps:
 	@tools/install-deps.sh
 
-check-run: $(CHECK_BUILD) static unit-tests
+check-run: $(CHECK_BUILD) static unit-tests test-helpers
 	@echo "check: $(if $(SANITIZE),ASan+UBSan build $(O),dev build $(O)), static $(STATIC_O)"
 	@start=$$(date +%s); \
 	env $(TEST_ENV) tests/run.sh $(TESTS); rc=$$?; \
 	echo "check: $$(( $$(date +%s) - start )) s"; exit $$rc
 
-.PHONY: check check-run deps unit-tests
+.PHONY: check check-run deps unit-tests test-helpers

@@ -254,6 +254,7 @@ int peer_config_env(struct peer_config *c, char *err, size_t errlen)
 		{ "STINT_PEER_STATE", "state" },
 		{ "STINT_PEER_MODE", "mode" },
 		{ "STINT_PEER_STATE_FILE", "state-file" },
+		{ "STINT_PEER_RUN_DIR", "run-dir" },
 		{ "STINT_LOG_LEVEL", "log-level" },
 	};
 	char why[512];

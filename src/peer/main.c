@@ -29,7 +29,8 @@ static const char usage_text[] =
 	"  prepare [-c FILE] [--KEY VALUE]...   build the persistent root and switch\n"
 	"      keys: socket mode then lower upper work state root carry include exclude\n"
 	"            tmpfs cgroup cgroup-path notify notify-target state-file ready-path\n"
-	"            console machine-id timeout wait-socket log-level\n"
+	"            console machine-id timeout wait-socket log-level run-dir\n"
+	"            prepare-timeout handshake-timeout\n"
 	"  status [--state-file P | --notify P | -s SOCKET | -c FILE]   readiness probe\n"
 	"See docs/peer.md.\n";
 
@@ -42,7 +43,8 @@ static void build_prepare_opts(void)
 					     "work",	  "state",	   "root",	 "carry",	"include",
 					     "exclude",	  "tmpfs",	   "cgroup",	 "cgroup-path", "notify",
 					     "notify-target", "state-file", "ready-path", "console",	"machine-id",
-					     "timeout",	  "wait-socket", "log-level", NULL };
+					     "timeout",	  "wait-socket", "log-level", "run-dir", "prepare-timeout",
+					     "handshake-timeout", NULL };
 	size_t i;
 
 	for (i = 0; names[i]; i++)

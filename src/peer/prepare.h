@@ -42,6 +42,9 @@ struct peer_run {
 	int sock_dir; /* O_PATH of the handoff socket's directory */
 	char sock_name[NAME_MAX + 1];
 	int sock_watch; /* inotify on sock_dir: the init's socket appears */
+	int sync_pidfd; /* a child syncing the volume after an init ended, or -1 */
+	pid_t sync_pid;
+	msec_t sync_start;
 	bool sock_new; /* it (re)appeared since the last attempt */
 };
 
@@ -62,8 +65,10 @@ void run_serve_notify(struct peer_run *r);
 void run_flush(struct peer_run *r);
 /* Keep the trust record (pinned user ns, served init) in run-dir. */
 void run_save_trust(struct peer_run *r);
-/* Drop the served init: close its fds, sync the volume. */
+/* Drop the served init: close its fds, start syncing the volume. */
 void run_forget_init(struct peer_run *r);
+/* The sync child ended: reap it and say how it went. */
+void run_sync_done(struct peer_run *r);
 
 /* prepare.c: one whole handoff, connect ... READY/ABORT. */
 int prepare_once(struct peer_run *r);

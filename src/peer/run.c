@@ -10,10 +10,12 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stint/log.h"
 #include "stint/path.h"
+#include "stint/syscalls.h"
 #include "stint/peer_config.h"
 #include "stint/util.h"
 #include "dirfile.h"
@@ -102,6 +104,7 @@ int run_open(struct peer_run *r, const struct peer_config *c)
 	r->notify.fd = r->notify.dirfd = -1;
 	r->init = (struct served){ .pidfd = -1, .rootfd = -1, .pvfd = -1 };
 	r->st_flush = DEADLINE_NONE;
+	r->sync_pidfd = -1;
 	if ((r->sigfd = signals_open()) < 0)
 		return fail_errno("signalfd");
 	r->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -126,17 +129,52 @@ int run_open(struct peer_run *r, const struct peer_config *c)
 	return 0;
 }
 
+/* What the OS wrote must reach the disk once it stopped, before the node
+ * may lose power or the volume move, but syncfs() can take long on a busy
+ * node and cannot be interrupted: a child does it, the peer goes on
+ * serving (readiness already says "stopped") and reaps it later. */
+static void sync_start(struct peer_run *r, int pvfd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(syncfs(pvfd) == 0 ? 0 : errno);
+	if (pid < 0) {
+		log_warn("fork to sync the persistent volume: %s", strerror(errno));
+		return;
+	}
+	r->sync_pid = pid;
+	r->sync_start = clock_ms();
+	r->sync_pidfd = sys_pidfd_open(pid, 0);
+	if (r->sync_pidfd < 0)
+		run_sync_done(r); /* no pidfd to watch: wait here */
+}
+
+void run_sync_done(struct peer_run *r)
+{
+	int status = 0;
+
+	if (r->sync_pid <= 0)
+		return;
+	if (TEMP_FAILURE_RETRY(waitpid(r->sync_pid, &status, 0)) < 0)
+		log_warn("wait for the sync of the persistent volume: %s", strerror(errno));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		log_info("persistent volume synced (%lld ms)", clock_ms() - r->sync_start);
+	else
+		log_warn("syncfs of the persistent volume: %s",
+			 WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "the sync was killed");
+	if (r->sync_pidfd >= 0)
+		close(r->sync_pidfd);
+	r->sync_pidfd = -1;
+	r->sync_pid = 0;
+}
+
 void run_forget_init(struct peer_run *r)
 {
 	if (r->init.pvfd >= 0) {
-		msec_t t = clock_ms();
-
-		/* What the OS wrote reaches the disk before anyone is told it
-		 * stopped, and before a sidecar stop. */
-		if (syncfs(r->init.pvfd) < 0)
-			log_warn("syncfs of the persistent volume: %s", strerror(errno));
-		else
-			log_info("persistent volume synced (%lld ms)", clock_ms() - t);
+		if (r->sync_pid > 0)
+			run_sync_done(r);
+		sync_start(r, r->init.pvfd);
 		close(r->init.pvfd);
 	}
 	if (r->init.pidfd >= 0)
@@ -156,6 +194,12 @@ void run_close(struct peer_run *r)
 
 	if (r->init.pvfd >= 0 || r->init.pidfd >= 0)
 		run_forget_init(r);
+	/* A stopping peer gives the sync a moment, not its whole grace. */
+	if (r->sync_pidfd >= 0 && run_wait(NULL, r->sync_pidfd, POLLIN, deadline_in(800)) <= 0) {
+		log_warn("the sync of the persistent volume is still running; leaving it to the kernel");
+		kill(r->sync_pid, SIGKILL);
+	}
+	run_sync_done(r);
 	notify_close(&r->notify);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
 		if (*fds[i] >= 0)

@@ -118,6 +118,8 @@ static void try_prepare(struct peer_run *r, struct ready_watch *w)
 	int rc;
 
 	r->sock_new = false;
+	if (r->st.boots)
+		log_info("a new init serves %s: preparing again", r->cfg->socket);
 	rc = prepare_once(r);
 	if (rc == PREPARE_NO_SOCKET)
 		log_info("no init listens on %s: it has already switched root (or has not started yet); waiting "
@@ -131,7 +133,7 @@ static void try_prepare(struct peer_run *r, struct ready_watch *w)
 	}
 }
 
-enum { P_SIG, P_NOTIFY, P_SOCK, P_INIT, P_READY, P_COUNT };
+enum { P_SIG, P_NOTIFY, P_SOCK, P_INIT, P_READY, P_SYNC, P_COUNT };
 
 int peer_serve(struct peer_run *r)
 {
@@ -143,14 +145,18 @@ int peer_serve(struct peer_run *r)
 		ready_watch_arm(r, &w);
 	log_info("step 7/7 then: waiting (SIGTERM ends the peer)%s", r->notify.fd >= 0 ? ", serving the notify socket" : "");
 	while (!r->stop_signal) {
-		struct pollfd p[P_COUNT] = {
-			[P_SIG] = { r->sigfd, POLLIN, 0 },
-			[P_NOTIFY] = { r->notify.fd, POLLIN, 0 },
-			[P_SOCK] = { r->sock_watch, POLLIN, 0 },
-			[P_INIT] = { r->init.pidfd, POLLIN, 0 },
-			[P_READY] = { w.ino, POLLIN, 0 },
-		};
+		struct pollfd p[P_COUNT];
 
+		if (r->sock_new && r->init.pidfd < 0)
+			try_prepare(r, &w);
+		if (r->stop_signal)
+			break;
+		p[P_SIG] = (struct pollfd){ r->sigfd, POLLIN, 0 };
+		p[P_NOTIFY] = (struct pollfd){ r->notify.fd, POLLIN, 0 };
+		p[P_SOCK] = (struct pollfd){ r->sock_watch, POLLIN, 0 };
+		p[P_INIT] = (struct pollfd){ r->init.pidfd, POLLIN, 0 };
+		p[P_READY] = (struct pollfd){ w.ino, POLLIN, 0 };
+		p[P_SYNC] = (struct pollfd){ r->sync_pidfd, POLLIN, 0 };
 		if (poll(p, P_COUNT, deadline_poll_ms(r->st_flush)) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
@@ -168,6 +174,8 @@ int peer_serve(struct peer_run *r)
 			init_exited(r);
 		if (p[P_READY].revents)
 			ready_watch_check(r, &w);
+		if (p[P_SYNC].revents)
+			run_sync_done(r);
 		if (p[P_SOCK].revents) {
 			drain_socket_events(r);
 			/* A new prepare starts only once the init served has
@@ -177,8 +185,6 @@ int peer_serve(struct peer_run *r)
 					 "connecting until it exits",
 					 r->cfg->socket, r->init.pid);
 		}
-		if (r->sock_new && r->init.pidfd < 0)
-			try_prepare(r, &w);
 		run_flush(r);
 	}
 	if (w.ino >= 0)

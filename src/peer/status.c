@@ -53,6 +53,11 @@ int peer_status(int argc, char **argv)
 	int opt, quiet = 0, verbose = 0, rc = 1;
 
 	peer_config_defaults(&c);
+	if (peer_config_env(&c, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		rc = 2;
+		goto out;
+	}
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+c:s:f:d:qv", opts, NULL)) != -1) {
 		const char *key = opt == 's' ? "socket" : opt == 'f' ? "state-file" : "run-dir";

@@ -52,19 +52,31 @@ test_kustomize_base() {
 		fail "the base does not render to statefulset.yaml"
 }
 
-test_kustomize_overlay() {
-	render "$K8S/overlays/pivot-drop-all" overlay.yaml
-	validate overlay.yaml
-	# The overlay really changes what it says: no caps, pivot mode.
+# overlay_check DIR JS-CONDITION: render the overlay, validate it, and check
+# what it says it changes (spec, os, peer, cm = the peer.ini text).
+overlay_check() {
+	render "$K8S/overlays/$1" "$1.yaml"
+	validate "$1.yaml"
 	node --input-type=module -e '
 		import { readFileSync } from "node:fs";
 		import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
-		const ss = parseAllDocuments(readFileSync("overlay.yaml", "utf8")).map((d) => d.toJS())
-			.find((o) => o.kind === "StatefulSet");
+		const docs = parseAllDocuments(readFileSync("'"$1"'.yaml", "utf8")).map((d) => d.toJS());
+		const ss = docs.find((o) => o.kind === "StatefulSet");
+		const cm = docs.find((o) => o.kind === "ConfigMap").data["peer.ini"];
 		const spec = ss.spec.template.spec, os = spec.containers[0], peer = spec.initContainers[0];
-		const ok = os.name === "os" && JSON.stringify(os.securityContext.capabilities) === "{\"drop\":[\"ALL\"]}" &&
-			peer.command.slice(-2).join(" ") === "--mode pivot" && peer.restartPolicy === "Always";
+		const ok = os.name === "os" && peer.restartPolicy === "Always" && ('"$2"');
 		if (!ok) { console.log(JSON.stringify(spec, null, 1)); process.exit(1); }'
+}
+
+test_kustomize_overlay() {
+	# No capabilities in the OS container; the base's pivot mode kept.
+	overlay_check pivot-drop-all 'JSON.stringify(os.securityContext.capabilities) === "{\"drop\":[\"ALL\"]}" &&
+		/^mode = pivot$/m.test(cm) && !peer.command.includes("--mode")'
+}
+
+test_kustomize_chroot() {
+	# The base pivots; the chroot overlay switches the peer's mode only.
+	overlay_check chroot '!os.securityContext.capabilities && peer.command.slice(-2).join(" ") === "--mode chroot"'
 }
 
 # The overlay README.md tells users to write (images renamed) renders and
@@ -151,14 +163,14 @@ test_ini_files_accepted() {
 	# socket), exit 0. Paths that would touch this machine are redirected.
 	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
 	rc=0
-	timeout 10 "$STINT_PEER" prepare -c peer.ini --socket "$TEST_TMP/none.sock" \
-		--notify "$TEST_TMP/notify" --wait-socket 0 --then exit >peer.out 2>&1 || rc=$?
+	timeout 10 "$STINT_PEER" prepare -c peer.ini --socket "$TEST_TMP/none.sock" --run-dir "$TEST_TMP/peer-run" \
+		--notify "$TEST_TMP/peer-run/notify/notify.sock" --wait-socket 0 --then exit >peer.out 2>&1 || rc=$?
 	cat peer.out
 	assert_eq "$rc" 0 "stint-peer prepare on the ConfigMap's peer.ini (2 = config error)"
 	assert_file_has_content peer.out 'no init listens'
 	# And the readiness probe's command reads the same file.
 	rc=0
-	timeout 10 "$STINT_PEER" status -c peer.ini --state-file "$TEST_TMP/none.state" >status.out 2>&1 || rc=$?
+	timeout 10 "$STINT_PEER" status -c peer.ini --run-dir "$TEST_TMP/none" >status.out 2>&1 || rc=$?
 	cat status.out
 	assert_eq "$rc" 1 "stint-peer status before any run (1 = not ready, 2 = usage)"
 }
@@ -168,6 +180,7 @@ run_test "yamllint -s k8s/ examples/" test_yamllint
 run_test "statefulset.yaml, pod.yaml, shell-flow/pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
 run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
 run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
+run_test "kustomize overlay chroot renders, validates, sets --mode chroot" test_kustomize_chroot
 run_test "README.md's overlay example renders, validates, renames both images" test_readme_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects
 run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset

@@ -11,7 +11,8 @@ export TOP
 : "${STINT_PEER:=$TOP/stint-peer}"
 : "${STINT_STATIC:=$TOP/build/static/stint}"
 : "${STINT_PEER_STATIC:=$TOP/build/static/stint-peer}"
-export STINT STINT_PEER STINT_STATIC STINT_PEER_STATIC
+: "${STINT_HELPER_DIR:=$TOP/build/test-helpers}"
+export STINT STINT_PEER STINT_STATIC STINT_PEER_STATIC STINT_HELPER_DIR
 PY=/usr/bin/python3
 
 TEST_TMP=$(mktemp -d /tmp/stint-test.XXXXXX)

@@ -39,6 +39,9 @@ pod_create() {
 	d=$(pod_dir "$1")
 	POD_DIR=$d
 	mkdir -p "$d"/{shared,vol,pv}
+	# The peer's own run-dir (state file, trust record): one per pod, as a
+	# sidecar-only emptyDir is.
+	export STINT_PEER_RUN_DIR=$d/peer-run
 	make_busybox_rootfs "$d/rootfs"
 	install_binary "$d/rootfs" "$STINT" /usr/bin/stint
 	# setpriv (with its libraries) cuts the capabilities after the pivot.
@@ -208,7 +211,7 @@ o=/vol/out.tmp
 	grep -q pod-host-entry /etc/hosts && echo "hosts=ok"
 	[ -f /vol/probe.sh ] && echo "vol=ok"
 	if [ -e /pv/upper ] || [ -e /pv/work ]; then echo "pv=visible"; else echo "pv=hidden"; fi
-	if [ -S /shared/stint.sock ] || [ -e /shared/stint-peer.state ]; then echo "shared=visible"; else echo "shared=hidden"; fi
+	if [ -S /shared/stint.sock ]; then echo "shared=visible"; else echo "shared=hidden"; fi
 	echo "timer_list_bytes=$(wc -c </proc/timer_list)"
 	echo "proc_opts=$(awk '$5=="/proc"{print $6}' /proc/self/mountinfo | tail -n 1)"
 	echo "sys_opts=$(awk '$5=="/sys"{print $6}' /proc/self/mountinfo | tail -n 1)"
@@ -218,7 +221,8 @@ o=/vol/out.tmp
 	echo "container=${container:-}"
 	echo "run_mode=$(stat -c %a /run)"
 	echo "tmp_mode=$(stat -c %a /tmp)"
-	[ -S /run/host/notify ] && echo "notify_sock=ok"
+	[ -S /run/host/notify/notify.sock ] && echo "notify_sock=ok"
+	echo "notify_dir_ro=$(awk '$5=="/run/host/notify"{split($6, o, ","); print o[1]}' /proc/self/mountinfo)"
 	echo "machine_id=$(cat /etc/machine-id 2>/dev/null)"
 	if mkdir /sys/fs/cgroup/systemd/probe.scope 2>/dev/null; then
 		rmdir /sys/fs/cgroup/systemd/probe.scope

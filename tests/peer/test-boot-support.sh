@@ -9,8 +9,12 @@ source "$TOP/tests/peer/libpod.sh"
 
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 
-status() { "$STINT_PEER" status --state-file "$POD_DIR/shared/stint-peer.state" 2>&1; }
-notify() { "$PY" "$TOP/tests/peer/notify-send.py" "$POD_PID" /run/host/notify "$1"; }
+status() { "$STINT_PEER" status 2>&1; }
+# notify MSG: the OS's init (tests/helpers/notifyinit.c as PID 1) sends MSG.
+notify() { timeout 5 sh -c 'printf "send %s\n" "$1" >"$2"' - "$1" "$POD_DIR/vol/notify.fifo"; }
+# intrude MSG: another process of the guest sends MSG to the same socket.
+intrude() { "$PY" "$TOP/tests/peer/notify-send.py" "$POD_PID" /run/host/notify/notify.sock "$1"; }
+init_exit() { timeout 5 sh -c 'printf "exit %s\n" "$1" >"$2"' - "$1" "$POD_DIR/vol/notify.fifo"; }
 
 # start_waiting_peer NAME CAPS [PEER_ARGS...]: pod with the probe, peer
 # in --then wait mode in the background (PEER_PID).
@@ -19,7 +23,13 @@ start_waiting_peer() {
 	shift 2
 	pod_create "$name"
 	pod_probe "$name"
-	pod_start "$name" "$caps" -s /shared/stint.sock -t 20 --notify-socket /run/host/notify -- /bin/sh /vol/probe.sh
+	local cmd=(/bin/sh /vol/probe.sh)
+	if [ "${NOTIFYINIT:-0}" = 1 ]; then
+		cp "$STINT_HELPER_DIR/notifyinit" "$POD_DIR/vol/notifyinit"
+		cmd=(/vol/notifyinit "${cmd[@]}")
+	fi
+	NOTIFYINIT_FIFO=/vol/notify.fifo pod_start "$name" "$caps" -s /shared/stint.sock -t 20 \
+		--notify-socket /run/host/notify/notify.sock -- "${cmd[@]}"
 	pod_wait_socket "$name"
 	"$STINT_PEER" -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" --then wait "$@" \
 		2>"$POD_DIR/peer.log" &
@@ -37,17 +47,22 @@ stop_peer() {
 }
 
 test_notify_and_status() {
-	start_waiting_peer n none --notify "$TEST_TMP/n/shared/notify" --tmpfs /run,/tmp
-	assert_eq "$(probe_value notify)" /run/host/notify "NOTIFY_SOCKET set by stint"
+	NOTIFYINIT=1 start_waiting_peer n none --notify "$TEST_TMP/n/notify/notify.sock" --tmpfs /run,/tmp
+	assert_eq "$(probe_value notify)" /run/host/notify/notify.sock "NOTIFY_SOCKET set by stint"
 	assert_eq "$(probe_value notify_sock)" ok "the notify socket is in the new root"
+	assert_eq "$(probe_value notify_dir_ro)" ro "the notify socket's directory is read-only in the new root"
 	assert_eq "$(probe_value run_mode)" 755
 	assert_eq "$(probe_value tmp_mode)" 1777
-	grep -q '^notify_sock=ok' "$POD_DIR/vol/out"
 	# Switched but not booted: the probe says not ready.
 	status >st1 && fail "status says ready before READY=1: $(cat st1)"
 	assert_file_has_content st1 '^not ready: booting'
+	# Only the OS's init speaks for the OS: another process is ignored.
+	intrude 'READY=1'
+	wait_for 5 grep -q 'ignoring datagrams from processes other than' "$POD_DIR/peer.log" ||
+		fail "a datagram from another process was not ignored"
+	status >/dev/null && fail "ready after a READY=1 from a process other than the init"
 	notify 'STATUS=Starting units...'
-	wait_for 5 grep -q 'Starting units' "$POD_DIR/shared/stint-peer.state" || fail "STATUS= not recorded"
+	wait_for 5 grep -q 'Starting units' "$STINT_PEER_RUN_DIR/state" || fail "STATUS= not recorded"
 	notify 'READY=1\nSTATUS=Startup finished'
 	wait_for 5 status >/dev/null || fail "status not ready after READY=1: $(status)"
 	assert_eq "$(status)" "ready: ready: Startup finished"
@@ -55,7 +70,11 @@ test_notify_and_status() {
 	wait_for 5 eval '! status >/dev/null' || fail "still ready after STOPPING=1"
 	assert_file_has_content "$POD_DIR/peer.log" 'notify: READY=1'
 	touch "$POD_DIR/vol/stop"
+	init_exit 0
 	assert_eq "$(pod_wait n)" 0
+	# The init exited: not ready, said at once, the volume synced first.
+	wait_for 5 grep -q '^state=stopped' "$STINT_PEER_RUN_DIR/state" || fail "state not 'stopped' after the init exited"
+	wait_for 20 grep -q 'persistent volume synced' "$POD_DIR/peer.log" || fail "the volume was not synced"
 	stop_peer
 }
 
