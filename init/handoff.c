@@ -5,7 +5,6 @@
  * handoff fd outlives it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 #include "stint/deadline.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
+#include "stint/path.h"
 #include "stint/util.h"
 
 struct server {
@@ -40,21 +40,6 @@ struct server {
 	msec_t peer_deadline; /* the connected peer's (--peer-timeout) */
 	struct handoff_outcome *out;
 };
-
-/* Split PATH into an O_PATH fd of its directory and its last component. */
-static int open_parent(const char *path, char *name, size_t namelen)
-{
-	char copy[PATH_MAX], copy2[PATH_MAX];
-	int fd;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	snprintf(copy2, sizeof(copy2), "%s", path);
-	snprintf(name, namelen, "%s", basename(copy));
-	fd = open(dirname(copy2), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		log_error("directory of %s: %s", path, strerror(errno));
-	return fd;
-}
 
 /* Clear the socket's name: a socket left by an earlier run of this
  * container, or anything else found there (the directory is the pod's
@@ -84,33 +69,66 @@ static int clear_socket_name(struct server *s)
 	return -1;
 }
 
-static int open_listener(struct server *s)
+/* bind(2) takes a path, not a dirfd: bind `name` in the socket's
+ * directory with the cwd moved there for the call (stint is
+ * single-threaded), born 0600 under a umask: no window for others. */
+static int bind_in_dir(struct server *s, const char *name)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), rc = -1, saved;
 	mode_t old_umask;
-	int rc;
 
-	s->sock_dir_fd = open_parent(s->cfg->socket, s->sock_name, sizeof(s->sock_name));
-	if (s->sock_dir_fd < 0 || clear_socket_name(s) < 0)
+	if (cwd < 0 || fchdir(s->sock_dir_fd) < 0) {
+		saved = errno;
+		goto out;
+	}
+	copy_str(addr.sun_path, sizeof(addr.sun_path), name);
+	old_umask = umask(0177);
+	rc = bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+	saved = errno;
+	umask(old_umask);
+	if (fchdir(cwd) < 0)
+		log_warn("return to the working directory: %s", strerror(errno));
+out:
+	if (cwd >= 0)
+		close(cwd);
+	errno = saved;
+	return rc;
+}
+
+/* The socket appears at its name only once it listens: bound under a
+ * temporary name, then renamed. A peer that watches the directory
+ * (inotify) and connects at once is never refused by a socket that is
+ * bound but not yet listening. */
+static int open_listener(struct server *s)
+{
+	char tmp[NAME_MAX + 1];
+
+	s->sock_dir_fd = path_open_parent(s->cfg->socket, s->sock_name, sizeof(s->sock_name));
+	if (s->sock_dir_fd < 0) {
+		log_error("directory of %s: %s", s->cfg->socket, strerror(errno));
+		return -1;
+	}
+	if (clear_socket_name(s) < 0)
 		return -1;
 	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0) {
 		log_error("socket(AF_UNIX, SOCK_SEQPACKET): %s", strerror(errno));
 		return -1;
 	}
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", s->cfg->socket);
-	old_umask = umask(0177); /* born 0600: no window where others may connect */
-	rc = bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old_umask);
-	if (rc < 0) {
+	/* Short enough for sun_path whatever the name's length. */
+	snprintf(tmp, sizeof(tmp), ".stint.%d.tmp", (int)getpid());
+	unlinkat(s->sock_dir_fd, tmp, 0);
+	if (bind_in_dir(s, tmp) < 0) {
 		log_error("bind %s: %s", s->cfg->socket, strerror(errno));
 		return -1;
 	}
-	s->bound = true;
-	if (listen(s->listen_fd, 8) < 0) {
+	if (listen(s->listen_fd, 8) < 0 || renameat(s->sock_dir_fd, tmp, s->sock_dir_fd, s->sock_name) < 0) {
 		log_error("listen on %s: %s", s->cfg->socket, strerror(errno));
+		unlinkat(s->sock_dir_fd, tmp, 0);
 		return -1;
 	}
+	s->bound = true;
 	return 0;
 }
 
@@ -119,9 +137,9 @@ static int watch_ready_file(struct server *s)
 	const char *path = s->cfg->ready_file;
 	char dir[PATH_MAX];
 
-	s->ready_dir_fd = open_parent(path, s->ready_name, sizeof(s->ready_name));
+	s->ready_dir_fd = path_open_parent(path, s->ready_name, sizeof(s->ready_name));
 	if (s->ready_dir_fd < 0)
-		return -1;
+		return log_error("directory of %s: %s", path, strerror(errno)), -1;
 	/* A ready-file that exists before any peer got our namespaces is left
 	 * from an earlier run of this container: it must not count. */
 	if (unlinkat(s->ready_dir_fd, s->ready_name, 0) == 0)
@@ -131,8 +149,8 @@ static int watch_ready_file(struct server *s)
 	s->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	if (s->ino_fd < 0)
 		return log_error("inotify_init1: %s", strerror(errno)), -1;
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (inotify_add_watch(s->ino_fd, dirname(dir), IN_CREATE | IN_MOVED_TO) < 0)
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d", s->ready_dir_fd);
+	if (inotify_add_watch(s->ino_fd, dir, IN_CREATE | IN_MOVED_TO) < 0)
 		return log_error("inotify watch on the directory of %s: %s", path, strerror(errno)), -1;
 	return 0;
 }

@@ -204,13 +204,29 @@ test_orphans_of_a_joining_peer_are_reaped() {
 	wait_init t >/dev/null
 }
 
-test_refuses_to_replace_a_non_socket() {
+# Junk at the socket's name (left by whoever) must not make every restart
+# fail: a file or symlink is removed (never what a symlink points to), a
+# directory is moved aside; the handoff goes on.
+test_clears_junk_at_the_socket_name() {
+	local kind
 	mkdir -p "$SOCKDIR"
-	echo precious >"$SOCK"
-	start_init t "$DEFAULT_CAPS" -s "$SOCK" -- /probe
-	assert_eq "$(wait_init t)" 3
-	assert_file_has_content "$TEST_TMP/t.err" "refusing to replace $SOCK: it exists and is not a socket"
-	assert_eq "$(cat "$SOCK")" precious
+	echo precious >"$TEST_TMP/victim"
+	for kind in file symlink dir; do
+		rm -rf "$SOCK" "$SOCK".stale-*
+		case $kind in
+		file) echo junk >"$SOCK" ;;
+		symlink) ln -s "$TEST_TMP/victim" "$SOCK" ;;
+		dir) mkdir -p "$SOCK/sub" ;;
+		esac
+		start_init t "$DEFAULT_CAPS" -s "$SOCK" --root "$NEWROOT" -- /probe
+		wait_socket
+		assert_eq "$($PYPEER "$SOCK" ready)" ACK "$kind at the socket name"
+		assert_eq "$(wait_init t)" 0 "$kind"
+		assert_file_has_content "$TEST_TMP/t.err" "exists and is not a socket: removing it"
+		rm -f "$TEST_TMP/t.rc"
+	done
+	assert_eq "$(cat "$TEST_TMP/victim")" precious "the symlink's target"
+	ls -d "$SOCK".stale-* >/dev/null || fail "the directory was not moved aside"
 }
 
 test_stale_socket_replaced() {

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -106,15 +107,37 @@ static int check_user(const struct handoff *h, int procfd, const struct trust *t
 	return 0;
 }
 
-/* The pidfd names a live process in exactly the namespaces sent. */
-static int check_pidfd(const struct handoff *h)
+/* Is fd a pidfd? On pidfs (Linux >= 6.9) by its file system, before that
+ * by the anonymous inode's name. */
+static bool is_pidfd(int procfd, int fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	if (pidfd_inode(fd))
+		return true;
+	snprintf(path, sizeof(path), "self/fd/%d", fd);
+	n = readlinkat(procfd, path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[pidfd]") == 0;
+}
+
+/* The pidfd names a live process in exactly the namespaces sent. (A pidfd
+ * turns readable when its process has exited; pidfd_send_signal() cannot
+ * tell: it refuses a process of a sibling pid namespace.) */
+static int check_pidfd(const struct handoff *h, int procfd)
 {
 	int pidfd = h->fd[STINT_FD_PIDFD];
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
 	if (pidfd < 0)
 		return fail("HELLO: no pidfd of the init (a kernel without pidfd_open, Linux < 5.3, is not supported)");
-	if (sys_pidfd_send_signal(pidfd, 0) < 0)
-		return fail_errno("HELLO: the init's pidfd");
+	if (!is_pidfd(procfd, pidfd))
+		return fail("HELLO: the pidfd fd is not a pidfd");
+	if (poll(&p, 1, 0) != 0)
+		return fail("HELLO: the init behind the pidfd has already exited");
 	for (size_t i = 0; i < ARRAY_SIZE(ns_tags); i++) {
 		struct ns_id sent, real;
 		cleanup_fd int nsfd = -1;
@@ -161,7 +184,7 @@ int hello_verify(const struct handoff *h, int procfd, const struct trust *t, str
 			return fail("HELLO: the pid namespace is owned by user namespace %llu, not %llu", owner.ino,
 				    ids->user.ino);
 	}
-	if (check_pidfd(h) < 0)
+	if (check_pidfd(h, procfd) < 0)
 		return -1;
 	ids->init = pidfd_inode(h->fd[STINT_FD_PIDFD]);
 	if (t->served_alive && ns_id_eq(&ids->mnt, &t->served_mnt))

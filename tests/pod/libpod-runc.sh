@@ -305,6 +305,8 @@ pod_delete() {
 	if mountpoint -q "$POD_DIR/os/rootfs"; then
 		umount "$POD_DIR/os/rootfs" 2>/dev/null || umount -l "$POD_DIR/os/rootfs"
 	fi
+	# The peer's run-dir is an emptyDir of the pod: it goes with the pod.
+	rm -rf "$POD_DIR/peer/rootfs/run/stint-peer"
 	rmdir "/sys/fs/cgroup/systemd/stint-pods" 2>/dev/null || true
 	return 0
 }

@@ -84,7 +84,7 @@ t_chroot() {
 }
 
 t_no_caps() {
-	bb_pod nocaps none pivot "" --notify /run/notify
+	bb_pod nocaps none pivot "" --notify /run/stint-peer/notify/notify.sock
 	bb_boot
 	# A notify socket, but busybox init never sends READY=1: not ready,
 	# although PID 1 runs and the root switched.

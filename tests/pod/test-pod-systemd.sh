@@ -31,14 +31,14 @@ t_image() {
 
 # sd_pod NAME CAPS MODE PV: the pod; the peer gives systemd what the
 # unprivileged container lacks (docs/os-boot.md): tmpfs /run and /run/lock,
-# its cgroup sub-tree writable, a notify socket at /run/host/notify.
+# its cgroup sub-tree writable, a notify socket at /run/host/notify/notify.sock.
 sd_pod() {
 	local name=$1 caps=$2 mode=$3 pv=$4
 	shift 4
 	pod_new "$name" "$pv"
-	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify
+	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
 	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 30 \
-		--tmpfs /run,/run/lock --cgroup rw --notify /run/notify "$@"
+		--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock "$@"
 }
 
 # in_os CMD...: run CMD in the booted OS (pivot: runc exec lands there).
@@ -91,7 +91,7 @@ t_first_boot() {
 	# What stint must do for systemd's container interface.
 	in_os cat /proc/1/environ | tr '\0' '\n' >"$TEST_TMP/environ"
 	assert_file_has_content "$TEST_TMP/environ" '^container=stint$'
-	assert_file_has_content "$TEST_TMP/environ" '^NOTIFY_SOCKET=/run/host/notify$'
+	assert_file_has_content "$TEST_TMP/environ" '^NOTIFY_SOCKET=/run/host/notify/notify.sock$'
 	assert_eq "$(in_os systemd-detect-virt -c)" container-other
 	for m in /sys /proc/sys; do
 		assert_eq "$(in_os awk -v m=$m '$2 == m {split($4, o, ","); print o[1]}' /proc/mounts)" ro "$m"
