@@ -26,6 +26,7 @@
 #include "handoff.h"
 #include "peer.h"
 #include "prepare.h"
+#include "record.h"
 #include "target.h"
 
 static void job_close(struct job *j)
@@ -182,8 +183,22 @@ static void adopt_init(struct peer_run *r, struct handoff *h, const struct hello
 	r->trust.served_init = ids->init;
 	r->trust.served_alive = true;
 	snprintf(r->st.init, sizeof(r->st.init), "pid %u, mnt:[%llu]", h->pid, ids->mnt.ino);
-	r->st.boots++;
 	run_save_trust(r);
+}
+
+/* The pod's boot count lives on its volume, so it survives the pod. */
+static void count_boot(struct peer_run *r, int pvfd)
+{
+	cleanup_fd int meta = pvfd >= 0 ? record_dir_open(pvfd) : -1;
+	unsigned n = meta >= 0 ? record_boot(meta) : 0;
+
+	if (!n) {
+		log_warn("boot count: %s", pvfd < 0 ? "cannot open the persistent volume" : fail_reason());
+		r->st.boots++;
+		return;
+	}
+	r->st.boots = n;
+	log_info("boot %u of this pod", n);
 }
 
 static int fail_handoff(struct peer_run *r, struct handoff *h, struct job *j, const char *what)
@@ -257,6 +272,7 @@ int prepare_once(struct peer_run *r)
 	pvfd = open(j.pv.base_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	adopt_init(r, &h, &ids, rootfd);
 	r->init.pvfd = pvfd;
+	count_boot(r, pvfd);
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
 	run_report(r, c->notify || c->ready_path ? "booting" : "ready", !(c->notify || c->ready_path), NULL);
