@@ -84,8 +84,9 @@ bool signal_stops_init(int signo); /* a stop request while no child runs */
 /* Reap every exited child; when `main` is among them store its status and
  * return 1, else 0. */
 int reap_children(pid_t main, int *main_status);
-/* Send sig to every descendant of this process (PID 1: every process in
- * the namespace). Returns how many were signalled. */
+/* Send sig to every descendant of this process. As a namespace's PID 1
+ * that is every other process, in one kill(-1): then it returns 1 when
+ * there was any and 0 when not, otherwise how many were signalled. */
 int signal_descendants(int sig);
 int exit_code_of(int status);
 

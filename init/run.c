@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "stint/deadline.h"
 #include "stint/log.h"
 #include "stint/util.h"
 
@@ -113,22 +114,19 @@ static bool no_children_left(void)
 }
 
 /* The main child has exited: end the rest gently if asked, then go. */
-static void begin_grace(const struct config *cfg, int code, long *deadline)
+static void begin_grace(const struct config *cfg, int code, msec_t *deadline)
 {
-	int n;
-
 	if (cfg->grace_ms == 0 || no_children_left())
 		finish(code);
-	n = signal_descendants(SIGTERM);
-	log_info("sent SIGTERM to %s remaining processes; waiting up to %.1f s", getpid() == 1 ? "all" : "the",
-		 cfg->grace_ms / 1000.0);
-	(void)n;
-	*deadline = log_elapsed_ms() + cfg->grace_ms;
+	if (signal_descendants(SIGTERM) == 0)
+		finish(code); /* they went in the meantime */
+	log_info("sent SIGTERM to the remaining processes; waiting up to %ld ms", cfg->grace_ms);
+	*deadline = deadline_in(cfg->grace_ms);
 }
 
 void run_supervise(const struct config *cfg, int sigfd, const sigset_t *saved)
 {
-	long deadline = 0;
+	msec_t deadline = DEADLINE_NONE;
 	int status, code = 0;
 	pid_t child;
 
@@ -148,28 +146,27 @@ void run_supervise(const struct config *cfg, int sigfd, const sigset_t *saved)
 	for (;;) {
 		struct pollfd p = { sigfd, POLLIN, 0 };
 		struct signalfd_siginfo si;
-		long left = deadline ? deadline - log_elapsed_ms() : -1;
 
-		if (deadline && left <= 0) {
+		if (deadline_passed(deadline)) {
 			log_warn("grace period over: sending SIGKILL to the remaining processes");
 			signal_descendants(SIGKILL);
 			while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 				;
 			finish(code);
 		}
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+		if (poll(&p, 1, deadline_poll_ms(deadline)) < 0 && errno != EINTR)
 			log_warn("poll: %s", strerror(errno));
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo != SIGCHLD) {
-				if (!deadline)
+				if (deadline == DEADLINE_NONE)
 					forward(cfg, child, (int)si.ssi_signo);
 				continue;
 			}
-			if (!deadline && reap_children(child, &status)) {
+			if (deadline == DEADLINE_NONE && reap_children(child, &status)) {
 				code = exit_code_of(status);
 				log_info("%s exited with status %d", cfg->command[0], code);
 				begin_grace(cfg, code, &deadline);
-			} else if (deadline) {
+			} else if (deadline != DEADLINE_NONE) {
 				reap_children(0, &status);
 				if (no_children_left())
 					finish(code);

@@ -162,7 +162,7 @@ test_grace_as_subreaper() {
 	cat err.txt
 	assert_eq "$rc" 4
 	check_grace "$start"
-	assert_file_has_content err.txt 'sent SIGTERM to the remaining processes; waiting up to 1.0 s'
+	assert_file_has_content err.txt 'sent SIGTERM to the remaining processes; waiting up to 1000 ms'
 	assert_file_has_content err.txt 'grace period over: sending SIGKILL'
 }
 

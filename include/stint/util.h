@@ -59,12 +59,4 @@ static inline int steal_fd(int *fd)
 	return r;
 }
 
-/* Hand a pointer out of a cleanup_free variable. */
-#define steal_pointer(pp)                                                      \
-	({                                                                     \
-		__typeof__(*(pp)) _p = *(pp);                                  \
-		*(pp) = NULL;                                                  \
-		_p;                                                            \
-	})
-
 #endif

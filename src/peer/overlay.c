@@ -148,7 +148,6 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 
 	memset(pv, 0, sizeof(*pv));
 	pv->base = -1;
-	pv->userxattr = userxattr;
 	if (resolve_dirs(c, upper, work) < 0)
 		return -1;
 	if (stat(upper, &su) < 0)
@@ -159,7 +158,6 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
 	if (probe_fs(work, userxattr) < 0)
 		return -1;
-	pv->dev = su.st_dev;
 	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
 	n = strlen(pv->base_path);
 	if (n == 1)

@@ -11,8 +11,6 @@ struct pv {
 	int base; /* detached clone (open_tree) of the dir holding upper and work */
 	char base_path[4096]; /* its path in the peer's mount ns */
 	char upper_rel[4096], work_rel[4096]; /* upper and work relative to base */
-	dev_t dev; /* st_dev of upper/work */
-	int userxattr; /* probe with user.* xattrs (a user-ns mount) */
 };
 
 /* In the peer's own mount ns: make upper and work (mkdir -p), check they
