@@ -33,24 +33,28 @@ STINT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
 	$(if $(filter 1,$(TEST_HOOKS)),-DSTINT_TEST_HOOKS)
 LIBS     ?= -linih -lcap
 
-COMMON_SRC := src/log.c src/proto.c src/fdpass.c
+# src/*.c: shared by both programs; init/: stint alone; src/peer/: stint-peer.
+COMMON_SRC := $(wildcard src/*.c)
 INIT_SRC   := $(wildcard init/*.c)
 PEER_SRC   := $(wildcard src/peer/*.c)
-SHARED_SRC := $(filter-out $(COMMON_SRC),$(wildcard src/*.c))
 
-COMMON_OBJ := $(patsubst %.c,$(O)/%.o,$(COMMON_SRC) $(SHARED_SRC))
+COMMON_OBJ := $(patsubst %.c,$(O)/%.o,$(COMMON_SRC))
 INIT_OBJ   := $(patsubst %.c,$(O)/%.o,$(INIT_SRC))
 PEER_OBJ   := $(patsubst %.c,$(O)/%.o,$(PEER_SRC))
 
-BINS := $(O)/stint $(if $(PEER_SRC),$(O)/stint-peer)
+BINS := $(O)/stint $(O)/stint-peer
 
 all: $(BINS)
 	@ln -sf $(O)/stint stint
-	@$(if $(PEER_SRC),ln -sf $(O)/stint-peer stint-peer)
+	@ln -sf $(O)/stint-peer stint-peer
 
-$(O)/%.o: %.c $(wildcard include/stint/*.h src/peer/*.h init/*.h)
+# Header dependencies come from the compiler (-MMD -MP): touching a
+# header rebuilds exactly what includes it.
+$(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 $(O)/stint: $(INIT_OBJ) $(COMMON_OBJ)
 	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)

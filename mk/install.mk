@@ -10,7 +10,7 @@
 INSTALL      ?= install
 INSTALL_FROM ?= $(if $(wildcard build/static/stint),static,dev)
 INSTALL_DIR   = $(if $(filter static,$(INSTALL_FROM)),build/static,$(O))
-INSTALL_PROGS = stint $(if $(PEER_SRC),stint-peer)
+INSTALL_PROGS = stint stint-peer
 
 install: install-bin
 

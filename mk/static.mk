@@ -15,7 +15,7 @@ STATIC_DEPS    ?= build/deps/musl
 STATIC_CC      ?= musl-gcc
 STATIC_CFLAGS  ?= -Os -ffunction-sections -fdata-sections
 STATIC_LDFLAGS ?= -static -s -Wl,--gc-sections
-STATIC_BINS    := $(STATIC_O)/stint $(if $(PEER_SRC),$(STATIC_O)/stint-peer)
+STATIC_BINS    := $(STATIC_O)/stint $(STATIC_O)/stint-peer
 
 static: static-deps
 	@$(MAKE) --no-print-directory O=$(STATIC_O) SANITIZE= TEST_HOOKS=0 CC=$(STATIC_CC) \
