@@ -15,7 +15,7 @@ export TOP
 export STINT STINT_PEER STINT_STATIC STINT_PEER_STATIC STINT_HELPER_DIR
 PY=/usr/bin/python3
 
-TEST_TMP=$(mktemp -d /tmp/stint-test.XXXXXX)
+TEST_TMP=$(mktemp -d "/tmp/stint-test.${STINT_TEST_RUN:-manual}.XXXXXX")
 export TEST_TMP
 _test_n=0
 _cleanups=()
