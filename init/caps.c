@@ -30,7 +30,7 @@ static int for_each_cap(const char *list, int (*fn)(cap_value_t, const char *), 
 		cap_value_t c;
 
 		if (cap_from_name(name, &c) < 0) {
-			snprintf(err, errlen, "drop-caps: '%s' is not a capability name (e.g. cap_sys_admin)", name);
+			snprintf(err, errlen, "'%s' is not a capability name (e.g. cap_sys_admin)", name);
 			return -1;
 		}
 		if (fn && fn(c, name) < 0)
@@ -42,7 +42,7 @@ static int for_each_cap(const char *list, int (*fn)(cap_value_t, const char *), 
 int caps_validate(const char *list, char *err, size_t errlen)
 {
 	if (!*list) {
-		snprintf(err, errlen, "drop-caps: empty list");
+		snprintf(err, errlen, "empty list");
 		return -1;
 	}
 	return for_each_cap(list, NULL, err, errlen);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "stint/config.h"
 #include "stint/proto.h"
 
 /* Exit codes, documented in stint(8). */
@@ -33,46 +34,47 @@ enum {
 #define STINT_DEFAULT_ROOT "/.stint/root"
 #define STINT_DEFAULT_CONFIG "/etc/stint/stint.ini"
 
-enum config_source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_CLI };
-
 struct rewrite {
 	int from, to;
 };
 
+enum on_failure { ON_FAILURE_EXIT, ON_FAILURE_BOOT };
+
+/* Filled by options.c from the key table there (src/config.c does the
+ * parsing); every string points into argv, the environment or the settings
+ * store, and lives as long as the process. */
 struct config {
 	const char *config_file;
-	char *socket;
+	const char *socket;
 	uid_t allow_uid[STINT_MAX_UIDS];
 	size_t n_allow_uid;
-	char *root;
-	char *ready_file;
+	const char *root;
+	const char *ready_file;
 	long timeout_ms; /* 0 = wait forever */
-	long peer_timeout_ms; /* a connected peer must finish within this */
-	bool on_failure_boot;
+	long peer_timeout_ms; /* a connected peer must finish within this (not a key yet: 120 s) */
+	long peer_idle_timeout_ms; /* a connected peer silent that long is dropped */
+	int on_failure; /* enum on_failure */
 	bool supervise;
 	struct rewrite rewrite[STINT_MAX_REWRITES];
 	size_t n_rewrite;
-	enum config_source rewrite_source; /* a later source replaces the list */
+	int rewrite_source; /* enum cfg_source: a higher source replaces the list */
 	long grace_ms;
 	bool forward_group;
-	char *drop_caps;
-	char *notify_socket;
-	char *container;
+	const char *drop_caps;
+	const char *notify_socket;
+	const char *container;
 	int log_level;
+	struct strlist file_command; /* the INI file's command key */
 	char **command; /* NULL-terminated argv */
-	char **file_command; /* from the INI file's command key */
 };
 
-/* options.c: fill cfg from every source; exits 2 with a one-line error
- * on bad input, 0 after --help/--version. */
+/* options.c: the key table of stint, for cfg_*() and the unit tests. */
+extern const struct cfg_program config_program;
+/* Fill cfg from every source; exits 2 with a one-line error on bad input,
+ * 0 after --help/--version. */
 void config_load(struct config *cfg, int argc, char **argv);
 /* For tests and `--verbose`: log every effective setting. */
 void config_log(const struct config *cfg);
-/* Apply one key (long option name) from `source`; returns 0, or -1 with a
- * reason in err. Shared by the INI, environment and flag parsers. */
-int config_set(struct config *cfg, const char *key, const char *value, enum config_source source, char *err,
-	       size_t errlen);
-int config_parse_file(struct config *cfg, const char *path, bool must_exist);
 
 /* signals.c */
 int signals_setup(sigset_t *saved); /* block all, return a signalfd */

@@ -20,7 +20,7 @@ static void become_subreaper(void)
 
 static void handoff_failed(const struct config *cfg)
 {
-	if (!cfg->on_failure_boot)
+	if (cfg->on_failure != ON_FAILURE_BOOT)
 		die(EXIT_HANDOFF, "handoff failed; exiting (on-failure=exit)");
 	log_warn("!!! handoff failed: booting %s in the CURRENT root, which is NOT persistent "
 		 "(on-failure=boot) !!!",

@@ -23,6 +23,17 @@ void log_set_level(int level)
 	log_level = level;
 }
 
+int log_level_parse(const char *name)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug", "quiet", "verbose" };
+
+	for (int i = 0; name && i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+		if (strcmp(name, names[i]) == 0)
+			return i == 4 ? LOG_ERROR : i == 5 ? LOG_DEBUG : i;
+	}
+	return -1;
+}
+
 int log_get_level(void)
 {
 	return log_level;

@@ -90,7 +90,7 @@ test_bad_files() {
 }
 
 test_bad_flags_and_env() {
-	expect_usage_error "--on-failure: 'reboot' is neither exit nor boot (try --help)" "$STINT" --on-failure reboot
+	expect_usage_error "--on-failure: 'reboot' is not one of exit, boot (try --help)" "$STINT" --on-failure reboot
 	expect_usage_error "--allow-uid: 'root' is not a numeric uid (try --help)" "$STINT" --allow-uid 0,root
 	expect_usage_error "--rewrite: 'FOO' is not a signal (try --help)" "$STINT" --rewrite FOO:TERM
 	expect_usage_error "--rewrite: 'TERM' is not FROM:TO (try --help)" "$STINT" --rewrite TERM
@@ -101,10 +101,10 @@ test_bad_flags_and_env() {
 	expect_usage_error "--grace: '1x' is not a number of seconds (try --help)" "$STINT" --grace 1x
 	expect_usage_error "--socket: '/$(printf 'x%.0s' $(seq 120))' is longer than a unix socket path may be (107 bytes) (try --help)" \
 		"$STINT" --socket "/$(printf 'x%.0s' $(seq 120))"
-	expect_usage_error "option --bogus is unknown or needs an argument (try --help)" "$STINT" --bogus
-	expect_usage_error "option -s is unknown or needs an argument (try --help)" "$STINT" -s
-	expect_usage_error "environment STINT_TIMEOUT: timeout: 'x' is not a number of seconds" env STINT_TIMEOUT=x "$STINT"
-	expect_usage_error "environment STINT_LOG_LEVEL: log-level: 'loud' is not quiet, info or debug" \
+	expect_usage_error "option --bogus is unknown (try --help)" "$STINT" --bogus
+	expect_usage_error "option -s needs an argument (try --help)" "$STINT" -s
+	expect_usage_error "environment STINT_TIMEOUT: 'x' is not a number of seconds" env STINT_TIMEOUT=x "$STINT"
+	expect_usage_error "environment STINT_LOG_LEVEL: 'loud' is not one of error, warn, info, debug" \
 		env STINT_LOG_LEVEL=loud "$STINT"
 	expect_usage_error "ready-file '/r' needs a socket: the peer gets the namespaces from it (try --help)" \
 		"$STINT" --ready-file /r
@@ -115,7 +115,7 @@ test_help_and_version() {
 	assert_file_has_content help.txt '^Usage: stint \[OPTIONS\]'
 	assert_eq "$(cat err.txt)" ""
 	for opt in config socket allow-uid root ready-file timeout on-failure supervise rewrite grace \
-		forward-group drop-caps notify-socket container verbose quiet version help; do
+		forward-group drop-caps notify-socket container log-level peer-idle-timeout verbose quiet version help; do
 		assert_file_has_content help.txt "--$opt"
 	done
 	assert_eq "$("$STINT" --version)" "stint 0.1.0"

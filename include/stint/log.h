@@ -18,6 +18,10 @@ enum log_level {
 void log_init(const char *prog);
 void log_set_level(int level);
 int log_get_level(void);
+/* "error", "warn", "info", "debug" (and the init's old aliases "quiet" =
+ * error, "verbose" = debug) -> LOG_*; -1 for anything else or NULL. The
+ * one parser of STINT_LOG_LEVEL and the log-level key of both programs. */
+int log_level_parse(const char *name);
 long log_elapsed_ms(void);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,71 +1,61 @@
-/* stint-peer settings: one struct filled from defaults, then peer.ini
- * (section [peer]), then STINT_* environment variables, then flags. Every
- * ini key is also a long option of the same name; docs/peer.md lists them. */
+/* stint-peer settings: one struct filled by the config engine
+ * (stint/config.h) from the key table in src/peer/config.c: defaults, then
+ * peer.ini (section [peer]), then STINT_* environment variables, then
+ * flags. Every ini key is also a long option of the same name; docs/peer.md
+ * and stint-peer(8) list them. */
 #ifndef STINT_PEER_CONFIG_H
 #define STINT_PEER_CONFIG_H
 
 #include <stddef.h>
 
-enum peer_mode { PEER_MODE_CHROOT = 1, PEER_MODE_PIVOT = 2 };
-enum peer_then { PEER_THEN_WAIT = 0, PEER_THEN_EXIT = 1 };
-enum peer_carry { PEER_CARRY_AUTO = 0, PEER_CARRY_NONE = 1, PEER_CARRY_LIST = 2 };
-enum peer_cgroup { PEER_CGROUP_KEEP = 0, PEER_CGROUP_RW = 1 };
-enum peer_machine_id { PEER_MACHINE_ID_KEEP = 0, PEER_MACHINE_ID_GENERATE = 1 };
+#include "stint/config.h"
 
-/* Where a setting came from; a list set at a higher level replaces the
- * lower level's list, repeated at the same level it grows. */
-enum peer_level { PEER_LVL_DEFAULT = 0, PEER_LVL_FILE = 1, PEER_LVL_ENV = 2, PEER_LVL_FLAG = 3 };
-
-struct strlist {
-	char **v;
-	size_t n;
-	int level;
-};
+/* Enum keys store the index of the word in their list of choices. */
+enum peer_mode { PEER_MODE_CHROOT, PEER_MODE_PIVOT };
+enum peer_then { PEER_THEN_WAIT, PEER_THEN_EXIT };
+enum peer_carry { PEER_CARRY_AUTO, PEER_CARRY_NONE, PEER_CARRY_LIST };
+enum peer_cgroup { PEER_CGROUP_KEEP, PEER_CGROUP_RW };
+enum peer_machine_id { PEER_MACHINE_ID_KEEP, PEER_MACHINE_ID_GENERATE };
 
 struct peer_config {
-	char *socket; /* the init's handoff socket, in the peer's mount ns */
+	const char *config_file; /* the peer.ini read, if any */
+	const char *socket; /* the init's handoff socket, in the peer's mount ns */
 	int mode;
 	int then;
 	struct strlist lower; /* empty = "image": the target's own root */
-	char *upper, *work; /* overlay dirs on the persistent volume */
-	char *state; /* or: one dir holding upper/ and work/ */
-	char *root; /* new root in the target; NULL = the HELLO's default */
+	const char *upper, *work; /* overlay dirs on the persistent volume */
+	const char *state; /* or: one dir holding upper/ and work/ */
+	const char *root; /* new root in the target; NULL = the HELLO's default */
 	int carry;
 	struct strlist include, exclude, tmpfs;
 	int cgroup;
-	char *cgroup_path; /* the hierarchy systemd writes (v1 name=systemd) */
-	char *notify; /* sd_notify socket the peer serves, peer-side path */
-	char *notify_target; /* where it appears in the new root */
-	char *state_file; /* readiness record for `stint-peer status` */
-	char *ready_path; /* fallback readiness: this path appears in the new root */
-	char *console; /* target path bound over /dev/console in the new root */
+	const char *cgroup_path; /* the hierarchy systemd writes (v1 name=systemd) */
+	const char *notify; /* sd_notify socket the peer serves, peer-side path */
+	const char *notify_target; /* where it appears in the new root */
+	const char *run_dir; /* the peer's own files (state, pinned user ns) */
+	const char *state_file; /* readiness record for `stint-peer status` */
+	const char *ready_path; /* fallback readiness: this path appears in the new root */
+	const char *console; /* target path bound over /dev/console in the new root */
 	int machine_id;
-	unsigned timeout; /* seconds for the init's ACK */
-	unsigned prepare_timeout; /* seconds for the worker's steps */
-	unsigned handshake_timeout; /* seconds for connect + HELLO */
-	unsigned wait_socket; /* then=exit: seconds to wait for the socket to appear */
-	char *run_dir; /* the peer's own dir: state file, records */
+	long timeout_ms; /* wait for the init's ACK to READY */
+	long prepare_timeout_ms; /* the whole prepare worker */
+	long handshake_timeout_ms; /* connect and HELLO */
+	long wait_socket_ms; /* wait for the socket to appear */
 	int log_level;
 };
 
-void peer_config_defaults(struct peer_config *c);
-void peer_config_free(struct peer_config *c);
+/* The key table, with the help of each command that reads it:
+ * prepare (every key), status (the same keys, to find the state file) and
+ * the global options before the command (the keys marked CFG_GLOBAL). */
+extern const struct cfg_program peer_prepare_program, peer_status_program, peer_global_program;
 
-/* Apply one key. Returns 0, or -1 with a reason in err ("unknown key 'x'",
- * "mode: 'x' is not chroot or pivot"). */
-int peer_config_set(struct peer_config *c, const char *key, const char *value, int level, char *err,
-		    size_t errlen);
+/* Fill c for prepare or status (p) from every source, argv[0] being the
+ * command. Returns -1 to go on (*first = the first operand), else the exit
+ * status: 2 after a bad setting (logged), 0 after --help or --version. */
+int peer_config_load(const struct cfg_program *p, struct peer_config *c, int argc, char **argv, int *first);
 
-/* Load an ini file; errors are "FILE:LINE: reason" in err. Returns 0 or -1. */
-int peer_config_load(struct peer_config *c, const char *path, char *err, size_t errlen);
-
-/* STINT_SOCKET, STINT_PEER_STATE, STINT_LOG_LEVEL... Returns 0 or -1. */
-int peer_config_env(struct peer_config *c, char *err, size_t errlen);
-
-/* Whole-config checks after every source was applied. */
+/* Whole-config checks after every source was applied (the ones about one
+ * key are made where it is read, with its file line). Returns 0 or -1. */
 int peer_config_validate(const struct peer_config *c, char *err, size_t errlen);
-
-/* Is `key` a known key taking a value? (for the option table) */
-int peer_config_has_key(const char *key);
 
 #endif

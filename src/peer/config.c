@@ -1,301 +1,167 @@
-/* peer.ini, STINT_* variables and flags all funnel through
- * peer_config_set(), so a key behaves the same wherever it is written. */
-#include <errno.h>
-#include <ini.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
+/* stint-peer's key table: peer.ini, STINT_* variables and flags all go
+ * through the config engine (src/config.c) with it, so a key behaves the
+ * same wherever it is written. Here: the table, the two keys no generic
+ * type covers (lower, tmpfs), and the checks across keys. */
 #include <string.h>
+#include <unistd.h>
 
 #include "stint/log.h"
 #include "stint/peer_config.h"
 #include "stint/util.h"
 
-enum key_type { K_STR, K_PATH, K_ENUM, K_LIST, K_COLONS, K_UINT };
+/* "image" (the target's own root) or PATH[:PATH...]. */
+static int parse_lower(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
+		       size_t errlen)
+{
+	struct strlist *l = field;
 
-struct key {
-	const char *name;
-	enum key_type type;
-	size_t off; /* offset of the field in struct peer_config */
-	const char *const *choices; /* K_ENUM: index = stored value */
-};
+	(void)cfg;
+	if (strcmp(value, "image") == 0) {
+		l->source = -1; /* replace, even what the same source said */
+		value = "";
+	}
+	return cfg_list_set(l, value, ":", source, cfg_check_absolute, err, errlen);
+}
 
-#define F(field) offsetof(struct peer_config, field)
+/* PATH[:KEY=VALUE...] */
+static int check_tmpfs(const char *s, size_t n, char *err, size_t errlen)
+{
+	const char *end = s + n, *opt = memchr(s, ':', n);
 
-static const char *const mode_v[] = { "", "chroot", "pivot", NULL };
+	if (s[0] != '/')
+		return errorf(err, errlen, "'%.*s' does not start with an absolute path", (int)n, s);
+	while (opt) {
+		const char *next = memchr(opt + 1, ':', (size_t)(end - opt - 1));
+		size_t len = (size_t)((next ? next : end) - opt - 1);
+
+		if (len == 0 || !memchr(opt + 1, '=', len))
+			return errorf(err, errlen, "option '%.*s' in '%.*s' is not KEY=VALUE", (int)len, opt + 1, (int)n,
+				      s);
+		opt = next;
+	}
+	return 0;
+}
+
+static int parse_tmpfs(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
+		       size_t errlen)
+{
+	(void)cfg;
+	return cfg_list_set(field, value, ", \t", source, check_tmpfs, err, errlen);
+}
+
+static const char *const mode_v[] = { "chroot", "pivot", NULL };
 static const char *const then_v[] = { "wait", "exit", NULL };
 static const char *const carry_v[] = { "auto", "none", "list", NULL };
 static const char *const cgroup_v[] = { "keep", "rw", NULL };
 static const char *const mid_v[] = { "keep", "generate", NULL };
-static const char *const level_v[] = { "error", "warn", "info", "debug", NULL };
 
-static const struct key keys[] = {
-	{ "socket", K_PATH, F(socket), NULL },
-	{ "mode", K_ENUM, F(mode), mode_v },
-	{ "then", K_ENUM, F(then), then_v },
-	{ "lower", K_COLONS, F(lower), NULL },
-	{ "upper", K_PATH, F(upper), NULL },
-	{ "work", K_PATH, F(work), NULL },
-	{ "state", K_PATH, F(state), NULL },
-	{ "root", K_PATH, F(root), NULL },
-	{ "carry", K_ENUM, F(carry), carry_v },
-	{ "include", K_LIST, F(include), NULL },
-	{ "exclude", K_LIST, F(exclude), NULL },
-	{ "tmpfs", K_LIST, F(tmpfs), NULL },
-	{ "cgroup", K_ENUM, F(cgroup), cgroup_v },
-	{ "cgroup-path", K_PATH, F(cgroup_path), NULL },
-	{ "notify", K_PATH, F(notify), NULL },
-	{ "notify-target", K_PATH, F(notify_target), NULL },
-	{ "state-file", K_PATH, F(state_file), NULL },
-	{ "ready-path", K_PATH, F(ready_path), NULL },
-	{ "console", K_PATH, F(console), NULL },
-	{ "machine-id", K_ENUM, F(machine_id), mid_v },
-	{ "timeout", K_UINT, F(timeout), NULL },
-	{ "prepare-timeout", K_UINT, F(prepare_timeout), NULL },
-	{ "handshake-timeout", K_UINT, F(handshake_timeout), NULL },
-	{ "run-dir", K_PATH, F(run_dir), NULL },
-	{ "wait-socket", K_UINT, F(wait_socket), NULL },
-	{ "log-level", K_ENUM, F(log_level), level_v },
+#define F(field) offsetof(struct peer_config, field)
+#define LIST_SEPS ", \t"
+
+static const struct cfg_key keys[] = {
+	{ "config", NULL, "/etc/stint/peer.ini", "FILE", "INI file, section [peer] (default /etc/stint/peer.ini if present)",
+	  .off = F(config_file), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY | CFG_CONFIG_FILE },
+	{ "socket", "STINT_SOCKET", NULL, "PATH", "the init's handoff socket, as the peer sees it (required)",
+	  .off = F(socket), .short_opt = 's', .type = CFG_PATH, .flags = CFG_GLOBAL },
+	{ "mode", "STINT_PEER_MODE", "pivot", NULL, "pivot_root the container, or let the init chroot",
+	  .u.choices = mode_v, .off = F(mode), .type = CFG_ENUM },
+	{ "then", NULL, "wait", NULL, "after READY: serve and prepare again for a restarted init, or exit",
+	  .u.choices = then_v, .off = F(then), .type = CFG_ENUM },
+	{ "state", "STINT_PEER_STATE", NULL, "DIR", "the persistent volume: upper = DIR/upper, work = DIR/work",
+	  .off = F(state), .type = CFG_PATH },
+	{ "upper", NULL, NULL, "DIR", "instead of state: the overlay's upper dir", .off = F(upper), .type = CFG_PATH },
+	{ "work", NULL, NULL, "DIR", "instead of state: the overlay's work dir", .off = F(work), .type = CFG_PATH },
+	{ "lower", NULL, "image", "image|PATH[:PATH...]", "the image's own root, or these dirs (first = topmost)",
+	  .u.parse = parse_lower, .off = F(lower), .type = CFG_CUSTOM },
+	{ "root", NULL, NULL, "DIR", "where the overlay is mounted in the container (default: the init's root)",
+	  .off = F(root), .type = CFG_PATH },
+	{ "carry", NULL, "auto", NULL, "the container's mounts carried into the new root: all, none or include=",
+	  .u.choices = carry_v, .off = F(carry), .type = CFG_ENUM },
+	{ "include", NULL, NULL, "PATH,...", "carried even if excluded (carry=list: the only ones)",
+	  .u.seps = LIST_SEPS, .off = F(include), .type = CFG_LIST, .flags = CFG_ABSOLUTE },
+	{ "exclude", NULL, NULL, "PATH,...", "not carried, nor anything below them", .u.seps = LIST_SEPS,
+	  .off = F(exclude), .type = CFG_LIST, .flags = CFG_ABSOLUTE },
+	{ "tmpfs", NULL, NULL, "PATH[:K=V...],...", "fresh tmpfs mounts in the new root", .u.parse = parse_tmpfs,
+	  .off = F(tmpfs), .type = CFG_CUSTOM },
+	{ "cgroup", NULL, "keep", NULL, "rw: make the container's cgroup at cgroup-path writable",
+	  .u.choices = cgroup_v, .off = F(cgroup), .type = CFG_ENUM },
+	{ "cgroup-path", NULL, "/sys/fs/cgroup/systemd", "PATH", "the hierarchy cgroup=rw applies to",
+	  .off = F(cgroup_path), .type = CFG_PATH },
+	{ "console", NULL, NULL, "PATH", "a path in the container bound at /dev/console in the new root",
+	  .off = F(console), .type = CFG_PATH },
+	{ "machine-id", NULL, "keep", NULL, "generate: write /etc/machine-id in the new root if it has none",
+	  .u.choices = mid_v, .off = F(machine_id), .type = CFG_ENUM },
+	{ "notify", NULL, NULL, "PATH", "serve an sd_notify socket here, shown in the new root at notify-target",
+	  .off = F(notify), .type = CFG_PATH },
+	{ "notify-target", NULL, "/run/host/notify/notify.sock", "PATH",
+	  "where the notify socket appears in the new root", .off = F(notify_target), .type = CFG_PATH },
+	{ "run-dir", "STINT_PEER_RUN_DIR", "/run/stint-peer", "DIR",
+	  "the peer's own files: state, trust record (a directory only the sidecar mounts)",
+	  .off = F(run_dir), .type = CFG_PATH },
+	{ "state-file", "STINT_PEER_STATE_FILE", NULL, "PATH", "the readiness record `status` reads (default RUN-DIR/state)",
+	  .off = F(state_file), .type = CFG_PATH },
+	{ "ready-path", NULL, NULL, "PATH", "ready once PATH exists in the new root (inits without sd_notify)",
+	  .off = F(ready_path), .type = CFG_PATH },
+	{ "timeout", NULL, "30", "SECS", "wait for the init's answer to READY", .min = 1, .max = 3600,
+	  .off = F(timeout_ms), .type = CFG_MS },
+	{ "prepare-timeout", NULL, "120", "SECS", "the whole preparation of the new root", .min = 1, .max = 3600,
+	  .off = F(prepare_timeout_ms), .type = CFG_MS },
+	{ "handshake-timeout", NULL, "10", "SECS", "connecting to the init and receiving its HELLO", .min = 1,
+	  .max = 600, .off = F(handshake_timeout_ms), .type = CFG_MS },
+	{ "wait-socket", NULL, "0", "SECS", "wait for the socket to appear before concluding there is no init",
+	  .min = 0, .max = 86400, .off = F(wait_socket_ms), .type = CFG_MS },
+	{ "log-level", "STINT_LOG_LEVEL", "info", "LEVEL", "error, warn, info or debug (quiet = error, verbose = debug)",
+	  .u.parse = cfg_parse_log_level, .off = F(log_level), .type = CFG_CUSTOM },
+	{ "verbose", NULL, NULL, NULL, "log debug lines too (= --log-level debug)", .min = LOG_DEBUG,
+	  .off = F(log_level), .short_opt = 'v', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
+	{ "quiet", NULL, NULL, NULL, "log errors only (= --log-level error)", .min = LOG_ERROR, .off = F(log_level),
+	  .short_opt = 'q', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
+	{ "version", NULL, NULL, NULL, "print the version and exit", .short_opt = 'V', .type = CFG_VERSION,
+	  .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
+	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
+	  .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
 };
 
-void peer_config_defaults(struct peer_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->mode = PEER_MODE_PIVOT;
-	c->then = PEER_THEN_WAIT;
-	c->carry = PEER_CARRY_AUTO;
-	c->cgroup = PEER_CGROUP_KEEP;
-	c->machine_id = PEER_MACHINE_ID_KEEP;
-	c->log_level = LOG_INFO;
-	c->cgroup_path = strdup("/sys/fs/cgroup/systemd");
-	c->notify_target = strdup("/run/host/notify/notify.sock");
-	c->run_dir = strdup("/run/stint-peer");
-	c->timeout = 30;
-	c->prepare_timeout = 60;
-	c->handshake_timeout = 10;
-}
+#define PEER_EPILOG                                                                                            \
+	"\nEvery option but -c, -v, -q, -V and -h is also a key of peer.ini's [peer] section.\n"               \
+	"Precedence: defaults < file < environment (env) < options. See stint-peer(8).\n"
 
-static void strlist_clear(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-void peer_config_free(struct peer_config *c)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		void *field = (char *)c + keys[i].off;
-
-		if (keys[i].type == K_STR || keys[i].type == K_PATH)
-			free(*(char **)field);
-		else if (keys[i].type == K_LIST || keys[i].type == K_COLONS)
-			strlist_clear(field);
-	}
-}
-
-static int strlist_add(struct strlist *l, const char *s, size_t n)
-{
-	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
-		return -1;
-	l->v = v;
-	if (!(v[l->n] = strndup(s, n)))
-		return -1;
-	l->n++;
-	return 0;
-}
-
-/* Split on any of `seps`; empty items are dropped. */
-static int strlist_split(struct strlist *l, const char *value, const char *seps)
-{
-	for (const char *p = value; *p;) {
-		size_t n = strcspn(p, seps);
-
-		if (n > 0 && strlist_add(l, p, n) < 0)
-			return -1;
-		p += n;
-		p += strspn(p, seps);
-	}
-	return 0;
-}
-
-static int set_list(struct strlist *l, const char *value, int level, const char *seps)
-{
-	if (level != l->level) {
-		strlist_clear(l);
-		l->level = level;
-	}
-	return strlist_split(l, value, seps);
-}
-
-static int set_enum(int *field, const struct key *k, const char *value, char *err, size_t errlen)
-{
-	char allowed[128] = "";
-
-	for (int i = 0; k->choices[i]; i++) {
-		if (k->choices[i][0] && strcmp(k->choices[i], value) == 0) {
-			*field = i;
-			return 0;
-		}
-		if (k->choices[i][0]) {
-			strncat(allowed, allowed[0] ? ", " : "", sizeof(allowed) - strlen(allowed) - 1);
-			strncat(allowed, k->choices[i], sizeof(allowed) - strlen(allowed) - 1);
-		}
-	}
-	return errorf(err, errlen, "%s: '%s' is not one of %s", k->name, value, allowed);
-}
-
-static int set_uint(unsigned *field, const struct key *k, const char *value, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || value[0] == '-' || v > UINT_MAX / 1000)
-		return errorf(err, errlen, "%s: '%s' is not a number of seconds", k->name, value);
-	*field = (unsigned)v;
-	return 0;
-}
-
-int peer_config_has_key(const char *key)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		if (strcmp(keys[i].name, key) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int peer_config_set(struct peer_config *c, const char *key, const char *value, int level, char *err,
-		    size_t errlen)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		const struct key *k = &keys[i];
-		void *field = (char *)c + k->off;
-
-		if (strcmp(k->name, key) != 0)
-			continue;
-		switch (k->type) {
-		case K_PATH:
-			if (value[0] != '/')
-				return errorf(err, errlen, "%s: '%s' is not an absolute path", key, value);
-			/* fall through */
-		case K_STR:
-			free(*(char **)field);
-			if (!(*(char **)field = strdup(value)))
-				return errorf(err, errlen, "%s: out of memory", key);
-			return 0;
-		case K_ENUM:
-			return set_enum(field, k, value, err, errlen);
-		case K_UINT:
-			return set_uint(field, k, value, err, errlen);
-		case K_LIST:
-			if (set_list(field, value, level, ", \t") < 0)
-				return errorf(err, errlen, "%s: out of memory", key);
-			return 0;
-		case K_COLONS:
-			if (set_list(field, strcmp(value, "image") == 0 ? "" : value, level, ":") < 0)
-				return errorf(err, errlen, "%s: out of memory", key);
-			return 0;
-		}
-	}
-	return errorf(err, errlen, "unknown key '%s'", key);
-}
-
-struct ini_ctx {
-	struct peer_config *c;
-	char reason[512];
+const struct cfg_program peer_prepare_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer [-s SOCKET] [-v|-q] prepare [-c FILE] [--KEY VALUE]...\n"
+		 "Build the persistent root of the init's container and switch it there.\n\n",
+	.epilog = PEER_EPILOG,
 };
 
-static int peer_ini_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct ini_ctx *ctx = user;
+const struct cfg_program peer_status_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer status [--state-file PATH | --run-dir DIR | -c FILE] [-q|-v]\n"
+		 "Exit 0 if the OS is ready. The state file is state-file, else RUN-DIR/state;\n"
+		 "every prepare key is read (file, environment, options). -q (log-level error)\n"
+		 "prints nothing when ready, -v (debug) also the boot count and the init.\n\n",
+	.epilog = PEER_EPILOG,
+};
 
-	if (strcmp(section, "peer") != 0) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "unknown section [%s] (expected [peer])", section);
-		return 0;
-	}
-	if (!value || !*value) {
-		snprintf(ctx->reason, sizeof(ctx->reason), "%s: empty value", name);
-		return 0;
-	}
-	return peer_config_set(ctx->c, name, value, PEER_LVL_FILE, ctx->reason, sizeof(ctx->reason)) == 0;
-}
-
-int peer_config_load(struct peer_config *c, const char *path, char *err, size_t errlen)
-{
-	struct ini_ctx ctx = { .c = c };
-	FILE *f = fopen(path, "re");
-	int rc;
-
-	if (!f)
-		return errorf(err, errlen, "%s: %s", path, strerror(errno));
-	rc = ini_parse_file(f, peer_ini_handler, &ctx);
-	fclose(f);
-	if (rc == 0)
-		return 0;
-	if (ctx.reason[0] == '\0')
-		snprintf(ctx.reason, sizeof(ctx.reason), "syntax error");
-	return errorf(err, errlen, "%s:%d: %s", path, rc, ctx.reason);
-}
-
-int peer_config_env(struct peer_config *c, char *err, size_t errlen)
-{
-	static const struct {
-		const char *env, *key;
-	} vars[] = {
-		{ "STINT_SOCKET", "socket" },
-		{ "STINT_PEER_STATE", "state" },
-		{ "STINT_PEER_MODE", "mode" },
-		{ "STINT_PEER_STATE_FILE", "state-file" },
-		{ "STINT_PEER_RUN_DIR", "run-dir" },
-		{ "STINT_LOG_LEVEL", "log-level" },
-	};
-	char why[512];
-
-	for (size_t i = 0; i < ARRAY_SIZE(vars); i++) {
-		const char *v = getenv(vars[i].env);
-
-		if (!v || !*v)
-			continue;
-		/* STINT_LOG_LEVEL is shared with the init, which says "quiet". */
-		if (strcmp(vars[i].env, "STINT_LOG_LEVEL") == 0 && strcmp(v, "quiet") == 0)
-			v = "error";
-		if (peer_config_set(c, vars[i].key, v, PEER_LVL_ENV, why, sizeof(why)) < 0)
-			return errorf(err, errlen, "%s: %s", vars[i].env, why);
-	}
-	return 0;
-}
-
-static int check_tmpfs_entry(const char *entry, char *err, size_t errlen)
-{
-	if (entry[0] != '/')
-		return errorf(err, errlen, "tmpfs: '%s' does not start with an absolute path", entry);
-	for (const char *o = strchr(entry, ':'); o; o = strchr(o + 1, ':')) {
-		const char *next = strchr(o + 1, ':');
-		size_t n = next ? (size_t)(next - o - 1) : strlen(o + 1);
-
-		if (n == 0 || !memchr(o + 1, '=', n))
-			return errorf(err, errlen, "tmpfs: option '%.*s' in '%s' is not KEY=VALUE", (int)n, o + 1,
-				    entry);
-	}
-	return 0;
-}
-
-static int check_paths(const struct strlist *l, const char *key, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->v[i][0] != '/')
-			return errorf(err, errlen, "%s: '%s' is not an absolute path", key, l->v[i]);
-	}
-	return 0;
-}
+const struct cfg_program peer_global_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer [-s SOCKET] [-v|-q] COMMAND ...\n"
+		 "  exec [--] CMD [ARG]...   receive the init's fds, export STINT_FD_* and exec CMD\n"
+		 "  ready [--root DIR | --pivoted] [--timeout SECS]   (inside exec) the root is ready\n"
+		 "  abort REASON             (inside exec) tell the init preparation failed\n"
+		 "  prepare [-c FILE] [--KEY VALUE]...   build the persistent root and switch\n"
+		 "  status [--state-file P | --run-dir DIR | -c FILE] [-q|-v]   readiness probe\n"
+		 "`stint-peer prepare --help` lists the keys.\n\nOptions before COMMAND:\n",
+	.epilog = "See stint-peer(8) and docs/peer.md.\n",
+};
 
 int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 {
@@ -305,13 +171,6 @@ int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 		return errorf(err, errlen, "no persistent volume: give state=DIR, or both upper= and work=");
 	if (c->state && (c->upper || c->work))
 		return errorf(err, errlen, "state= and upper=/work= exclude each other");
-	if (check_paths(&c->lower, "lower", err, errlen) || check_paths(&c->include, "include", err, errlen) ||
-	    check_paths(&c->exclude, "exclude", err, errlen))
-		return -1;
-	for (size_t i = 0; i < c->tmpfs.n; i++) {
-		if (check_tmpfs_entry(c->tmpfs.v[i], err, errlen) < 0)
-			return -1;
-	}
 	if (c->carry == PEER_CARRY_LIST && c->include.n == 0)
 		return errorf(err, errlen, "carry=list needs include=PATH,...");
 	if (c->root && strcmp(c->root, "/") == 0)
@@ -322,4 +181,27 @@ int peer_config_validate(const struct peer_config *c, char *err, size_t errlen)
 			      "their last components must be the same",
 			      c->notify, c->notify_target);
 	return 0;
+}
+
+int peer_config_load(const struct cfg_program *p, struct peer_config *c, int argc, char **argv, int *first)
+{
+	struct cfg_args a;
+	char err[1024];
+
+	memset(c, 0, sizeof(*c));
+	if (cfg_load(p, c, argc, argv, &a, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	if (a.action == CFG_DO_HELP) {
+		cfg_help(p, STDOUT_FILENO, 0);
+		return 0;
+	}
+	if (a.action == CFG_DO_VERSION) {
+		static const char version[] = "stint-peer " STINT_VERSION "\n";
+
+		return write(STDOUT_FILENO, version, sizeof(version) - 1) < 0;
+	}
+	*first = a.first;
+	return -1;
 }

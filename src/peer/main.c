@@ -6,9 +6,8 @@
  *   stint-peer [-s SOCKET] prepare [-c peer.ini] [--KEY VALUE]...
  *   stint-peer status [--state-file PATH | --notify PATH | -s SOCKET]
  *
- * main() only parses and dispatches; docs/peer.md describes every option. */
-#include <getopt.h>
-#include <stdio.h>
+ * main() only parses and dispatches; the options are the key table of
+ * src/peer/config.c, docs/peer.md describes them. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,160 +20,103 @@
 #define STINT_VERSION "dev"
 #endif
 
-static const char usage_text[] =
-	"usage: stint-peer [-s SOCKET] [-v|-q] COMMAND ...\n"
-	"  exec [--] CMD [ARG]...   receive the init's fds, export STINT_FD_* and exec CMD\n"
-	"  ready [--root DIR | --pivoted]   (inside exec) tell the init the root is ready\n"
-	"  abort REASON             (inside exec) tell the init preparation failed\n"
-	"  prepare [-c FILE] [--KEY VALUE]...   build the persistent root and switch\n"
-	"      keys: socket mode then lower upper work state root carry include exclude\n"
-	"            tmpfs cgroup cgroup-path notify notify-target state-file ready-path\n"
-	"            console machine-id timeout wait-socket log-level run-dir\n"
-	"            prepare-timeout handshake-timeout\n"
-	"  status [--state-file P | --notify P | -s SOCKET | -c FILE]   readiness probe\n"
-	"See docs/peer.md.\n";
-
-/* prepare's flags: one long option per config key, plus -c. */
-static struct option prepare_opts[40];
-
-static void build_prepare_opts(void)
+static void print(const char *s)
 {
-	static const char *const names[] = { "socket",	  "mode",	   "then",	 "lower",	"upper",
-					     "work",	  "state",	   "root",	 "carry",	"include",
-					     "exclude",	  "tmpfs",	   "cgroup",	 "cgroup-path", "notify",
-					     "notify-target", "state-file", "ready-path", "console",	"machine-id",
-					     "timeout",	  "wait-socket", "log-level", "run-dir", "prepare-timeout",
-					     "handshake-timeout", NULL };
-	size_t i;
-
-	for (i = 0; names[i]; i++)
-		prepare_opts[i] = (struct option){ names[i], required_argument, NULL, 1000 + (int)i };
-	prepare_opts[i++] = (struct option){ "config", required_argument, NULL, 'c' };
-	prepare_opts[i++] = (struct option){ "help", no_argument, NULL, 'h' };
-	prepare_opts[i++] = (struct option){ "verbose", no_argument, NULL, 'v' };
-	prepare_opts[i++] = (struct option){ "quiet", no_argument, NULL, 'q' };
-	prepare_opts[i] = (struct option){ NULL, 0, NULL, 0 };
+	if (write(STDOUT_FILENO, s, strlen(s)) < 0)
+		exit(1);
 }
 
-static int prepare_main(int argc, char **argv, const char *socket, int verbosity)
+/* The options before the command count as the command's own, given first:
+ * "-s S -v prepare --mode pivot X" is read as "prepare -s S -v --mode pivot X". */
+static char **join_args(int n_global, char **global, int argc, char **argv)
+{
+	char **v = calloc((size_t)(n_global + argc + 1), sizeof(*v));
+
+	if (!v)
+		die_errno(1, "allocating the arguments");
+	v[0] = argv[0];
+	memcpy(v + 1, global, (size_t)n_global * sizeof(*v));
+	memcpy(v + 1 + n_global, argv + 1, (size_t)(argc - 1) * sizeof(*v));
+	return v;
+}
+
+static int prepare_main(int argc, char **argv)
 {
 	struct peer_config c;
 	char err[1024];
-	const char *file = NULL;
-	int opt, idx, rc = 2;
+	int first, rc = peer_config_load(&peer_prepare_program, &c, argc, argv, &first);
 
-	build_prepare_opts();
-	peer_config_defaults(&c);
-	/* Pass 1: find the config file, so that flags override it. */
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+c:hvq", prepare_opts, &idx)) != -1) {
-		if (opt == 'c')
-			file = optarg;
-		if (opt == 'h') {
-			fputs(usage_text, stdout);
-			rc = 0;
-			goto out;
-		}
+	if (rc >= 0)
+		return rc;
+	if (first != argc) {
+		log_error("prepare: unexpected argument '%s' (try --help)", argv[first]);
+		return 2;
 	}
-	if (!file && access("/etc/stint/peer.ini", F_OK) == 0)
-		file = "/etc/stint/peer.ini";
-	if (file && peer_config_load(&c, file, err, sizeof(err)) < 0)
-		goto bad;
-	if (peer_config_env(&c, err, sizeof(err)) < 0)
-		goto bad;
-	if (socket && peer_config_set(&c, "socket", socket, PEER_LVL_FLAG, err, sizeof(err)) < 0)
-		goto bad;
-	optind = 0;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+c:hvq", prepare_opts, &idx)) != -1) {
-		if (opt == '?') {
-			log_error("prepare: bad option (try --help)");
-			goto out;
-		}
-		if (opt == 'v' || opt == 'q')
-			verbosity = opt == 'v' ? 1 : -1;
-		if (opt >= 1000 &&
-		    peer_config_set(&c, prepare_opts[opt - 1000].name, optarg, PEER_LVL_FLAG, err, sizeof(err)) < 0)
-			goto bad;
+	if (peer_config_validate(&c, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
 	}
-	if (optind != argc) {
-		log_error("prepare: unexpected argument '%s' (try --help)", argv[optind]);
-		goto out;
-	}
-	if (peer_config_validate(&c, err, sizeof(err)) < 0)
-		goto bad;
-	log_set_level(verbosity > 0 ? LOG_DEBUG : verbosity < 0 ? LOG_ERROR : c.log_level);
-	rc = peer_prepare(&c);
-	goto out;
-bad:
-	log_error("%s", err);
-out:
-	peer_config_free(&c);
-	return rc;
+	log_set_level(c.log_level);
+	return peer_prepare(&c);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' }, { "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },	    { "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
-	};
-	const char *socket = NULL, *cmd;
-	int opt, verbosity = 0;
+	static struct peer_config g; /* the options before the command */
+	struct cfg_args a;
+	char err[1024];
+	const char *cmd;
+	char **sub;
+	int level = log_level_parse(getenv("STINT_LOG_LEVEL"));
 
 	log_init("stint-peer");
-	if (getenv("STINT_LOG_LEVEL") && strcmp(getenv("STINT_LOG_LEVEL"), "debug") == 0)
-		log_set_level(LOG_DEBUG);
-	while ((opt = getopt_long(argc, argv, "+s:vqVh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			socket = optarg;
-			break;
-		case 'v':
-			verbosity = 1;
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'q':
-			verbosity = -1;
-			log_set_level(LOG_ERROR);
-			break;
-		case 'V':
-			printf("stint-peer %s\n", STINT_VERSION);
-			return 0;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			fputs("try 'stint-peer --help'\n", stderr);
-			return 2;
-		}
-	}
-	if (optind >= argc) {
-		fputs(usage_text, stderr);
+	if (level >= 0)
+		log_set_level(level);
+	g.log_level = -1;
+	if (cfg_argv(&peer_global_program, &g, argc, argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		return 2;
 	}
-	cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
+	if (a.action == CFG_DO_HELP) {
+		cfg_help(&peer_global_program, STDOUT_FILENO, CFG_GLOBAL);
+		return 0;
+	}
+	if (a.action == CFG_DO_VERSION) {
+		print("stint-peer " STINT_VERSION "\n");
+		return 0;
+	}
+	if (g.log_level >= 0)
+		log_set_level(g.log_level);
+	if (a.first >= argc) {
+		cfg_help(&peer_global_program, STDERR_FILENO, CFG_GLOBAL);
+		return 2;
+	}
+	cmd = argv[a.first];
+	sub = argv + a.first;
 	if (strcmp(cmd, "exec") == 0) {
-		int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
+		int first = argc - a.first > 1 && strcmp(sub[1], "--") == 0 ? 2 : 1;
 
-		if (first >= argc) {
+		if (first >= argc - a.first) {
 			log_error("usage: stint-peer [-s SOCKET] exec [--] COMMAND [ARG]...");
 			return 2;
 		}
-		return peer_exec(socket ? socket : getenv("STINT_SOCKET"), argv + first);
+		return peer_exec(g.socket ? g.socket : getenv("STINT_SOCKET"), sub + first);
 	}
 	if (strcmp(cmd, "ready") == 0)
-		return peer_ready(argc, argv);
+		return peer_ready(argc - a.first, sub);
 	if (strcmp(cmd, "abort") == 0)
-		return peer_abort(argc, argv);
-	if (strcmp(cmd, "prepare") == 0)
-		return prepare_main(argc, argv, socket, verbosity);
-	if (strcmp(cmd, "status") == 0)
-		return peer_status(argc, argv);
+		return peer_abort(argc - a.first, sub);
+	/* Up to the command: options, and maybe a "--" that ended them. */
+	argc -= a.first;
+	if (strcmp(cmd, "prepare") == 0 || strcmp(cmd, "status") == 0) {
+		int n_global = a.first - 1 - (strcmp(argv[a.first - 1], "--") == 0);
+		int rc;
+
+		sub = join_args(n_global, argv + 1, argc, sub);
+		rc = cmd[0] == 'p' ? prepare_main(argc + n_global, sub) : peer_status(argc + n_global, sub);
+		free(sub);
+		return rc;
+	}
 	log_error("unknown command '%s' (try --help)", cmd);
 	return 2;
 }

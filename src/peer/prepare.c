@@ -119,7 +119,7 @@ static int read_verdict(int sock, int *rootfd)
  * by the next one (target.c, step 1). */
 static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 {
-	msec_t deadline = deadline_in((long long)r->cfg->prepare_timeout * 1000);
+	msec_t deadline = deadline_in(r->cfg->prepare_timeout_ms);
 	int sv[2], status, rc, w;
 	pid_t pid;
 
@@ -144,9 +144,9 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 		kill(pid, SIGKILL);
 		rc = TARGET_FAILED;
 		if (w == 0)
-			fail("the steps in the container did not finish within prepare-timeout (%u s): the worker was "
+			fail("the steps in the container did not finish within prepare-timeout (%ld ms): the worker was "
 			     "killed",
-			     r->cfg->prepare_timeout);
+			     r->cfg->prepare_timeout_ms);
 		else if (r->stop_signal)
 			fail("stint-peer is stopping (signal %d)", r->stop_signal);
 	}
@@ -232,7 +232,7 @@ int prepare_once(struct peer_run *r)
 	long t;
 
 	fail_clear();
-	rc = handoff_connect(&h, c->socket, r, deadline_in((long long)c->handshake_timeout * 1000));
+	rc = handoff_connect(&h, c->socket, r, deadline_in(c->handshake_timeout_ms));
 	if (rc == HANDOFF_NO_SOCKET)
 		return PREPARE_NO_SOCKET;
 	if (rc == HANDOFF_STOPPED)
@@ -255,7 +255,7 @@ int prepare_once(struct peer_run *r)
 		return fail_handoff(r, &h, &j, "prepare failed");
 	t = log_elapsed_ms();
 	rc = handoff_ready(h.sock, result == TARGET_PIVOTED ? STINT_READY_PIVOTED : STINT_READY_CHROOT,
-			   result == TARGET_PIVOTED ? "" : j.root, r, deadline_in((long long)c->timeout * 1000));
+			   result == TARGET_PIVOTED ? "" : j.root, r, deadline_in(c->timeout_ms));
 	if (rc != HANDOFF_OK) {
 		if (result == TARGET_READY)
 			undo_in_child(&j);
@@ -284,7 +284,7 @@ int prepare_once(struct peer_run *r)
 /* then=exit with wait-socket: wait (inotify, no polling) for the socket. */
 static int prepare_when_there(struct peer_run *r)
 {
-	msec_t deadline = deadline_in((long long)r->cfg->wait_socket * 1000);
+	msec_t deadline = deadline_in(r->cfg->wait_socket_ms);
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
 	for (;;) {

@@ -5,7 +5,6 @@
  * peer's own run-dir, a regular file only. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,46 +37,22 @@ static int read_state(const struct peer_config *c, struct peer_state *st, char *
 
 int peer_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "state-file", required_argument, NULL, 'f' },
-		{ "run-dir", required_argument, NULL, 'd' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct peer_config c;
 	struct peer_state st;
-	char where[PATH_MAX + 16], err[1024];
-	int opt, quiet = 0, verbose = 0, rc = 1;
+	char where[PATH_MAX + 16];
+	int first, quiet, verbose, rc = peer_config_load(&peer_status_program, &c, argc, argv, &first);
 
-	peer_config_defaults(&c);
-	if (peer_config_env(&c, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		rc = 2;
-		goto out;
+	if (rc >= 0)
+		return rc;
+	if (first != argc) {
+		log_error("status: unexpected argument '%s' (try --help)", argv[first]);
+		return 2;
 	}
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+c:s:f:d:qv", opts, NULL)) != -1) {
-		const char *key = opt == 's' ? "socket" : opt == 'f' ? "state-file" : "run-dir";
-
-		if (opt == '?') {
-			rc = 2;
-			goto out;
-		}
-		if (opt == 'q' || opt == 'v') {
-			quiet |= opt == 'q';
-			verbose |= opt == 'v';
-			continue;
-		}
-		if (opt == 'c' ? peer_config_load(&c, optarg, err, sizeof(err)) :
-				 peer_config_set(&c, key, optarg, PEER_LVL_FLAG, err, sizeof(err))) {
-			log_error("%s", err);
-			rc = 2;
-			goto out;
-		}
-	}
+	/* -q is log-level error: the "ready" line is for people; -v (debug)
+	 * adds the boot count and the init served. */
+	quiet = c.log_level == LOG_ERROR;
+	verbose = c.log_level == LOG_DEBUG;
+	rc = 1;
 	if (read_state(&c, &st, where, sizeof(where)) < 0) {
 		if (errno == ENOENT)
 			fprintf(stderr, "not ready: no state file %s (the peer has not run yet)\n", where);
@@ -96,6 +71,5 @@ int peer_status(int argc, char **argv)
 	if (verbose)
 		fprintf(stderr, "boots=%u\ninit=%s\n", st.boots, st.init);
 out:
-	peer_config_free(&c);
 	return rc;
 }
