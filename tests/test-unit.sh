@@ -38,4 +38,15 @@ for src in "$TOP"/tests/unit/test_*.c; do
 	fi
 done
 [ $n -gt 0 ] || { echo "not ok - no unit test program in tests/unit"; exit 1; }
+
+# src/format.c, the programs' snprintf, has no floating point: a %f (or
+# %e, %g, %a) in a message would print "<bad format>". Keep them out.
+if floats=$(grep -nE '"[^"]*%[-+ #0]*[0-9*]*(\.[0-9*]+)?[lL]?[fFeEgGaA][^"]*"' \
+	"$TOP"/init/*.c "$TOP"/src/*.c "$TOP"/src/peer/*.c); then
+	printf '%s\n' "$floats" | sed 's/^/# /'
+	echo "not ok - floating-point conversions in the sources (src/format.c refuses them)"
+	rc=1
+else
+	echo "ok - no floating-point conversion in init/, src/, src/peer/ (src/format.c has none)"
+fi
 exit $rc
