@@ -91,6 +91,10 @@ int reap_children(pid_t main, int *main_status);
  * there was any and 0 when not, otherwise how many were signalled. */
 int signal_descendants(int sig);
 int exit_code_of(int status);
+/* Calls fn(name) for each entry of the directory dirfd but . and ..,
+ * without opendir() (whose closedir() would bring musl's allocator into the
+ * static init). Stops at fn's first -1; returns 0, or -1 (errno set). */
+int dir_each(int dirfd, int (*fn)(const char *name, void *arg), void *arg);
 
 /* handfds.c: the fds a HELLO carries. */
 struct handfds {
@@ -116,6 +120,8 @@ int switch_root(const struct handoff_outcome *how);
 int prepare_environment(const struct config *cfg);
 
 /* caps.c */
+/* "cap_sys_admin" (any case) or a number -> the capability, or -1. */
+int caps_value(const char *name, size_t len);
 int caps_validate(const char *list, char *err, size_t errlen);
 int caps_drop_bounding(const char *list);
 

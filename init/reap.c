@@ -2,14 +2,14 @@
  * namespace (and, as a subreaper, every orphan below it), including those a
  * peer leaves behind after joining our PID namespace; all of them are
  * reaped on every SIGCHLD, in every phase. */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,15 +44,40 @@ int exit_code_of(int status)
 	return 255;
 }
 
+int dir_each(int dirfd, int (*fn)(const char *name, void *arg), void *arg)
+{
+	/* struct linux_dirent64 (getdents64(2)) */
+	struct entry {
+		uint64_t ino;
+		int64_t off;
+		unsigned short reclen;
+		unsigned char type;
+		char name[];
+	};
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+
+	while ((n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < n; at += ((struct entry *)(buf + at))->reclen) {
+			const char *name = ((struct entry *)(buf + at))->name;
+
+			if (name[0] != '.' && fn(name, arg) < 0)
+				return -1;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
 /* Parent pid from /proc/PID/stat; the command name may hold spaces and
  * parentheses, so parse after the last ')'. */
-static pid_t parent_of(int procfd, const char *pid)
+static pid_t parent_of(int procfd, pid_t pid)
 {
 	char path[64], buf[512], *p;
+	unsigned long ppid;
 	cleanup_fd int fd = -1;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/stat", pid);
+	snprintf(path, sizeof(path), "%d/stat", pid);
 	fd = openat(procfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -63,57 +88,18 @@ static pid_t parent_of(int procfd, const char *pid)
 	p = strrchr(buf, ')');
 	if (!p || strlen(p) < 5)
 		return -1;
-	return (pid_t)strtol(p + 4, NULL, 10); /* ") S PPID" */
+	return parse_decimal(p + 4, INT_MAX, &ppid) ? (pid_t)ppid : -1; /* ") S PPID" */
 }
 
-struct proc_entry {
-	pid_t pid, ppid;
-};
-
-static size_t list_processes(struct proc_entry **out)
+/* Follows the parents in /proc as they are now. No list of every process
+ * (and no heap): this runs only when stint is not PID 1, at the end of a
+ * supervised run, where a few reads per process cost nothing. */
+static bool descends_from(int procfd, pid_t pid, pid_t ancestor)
 {
-	cleanup_fd int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	size_t n = 0, cap = 64;
-	struct proc_entry *v;
-	struct dirent *de;
-	DIR *d;
+	/* Bounded walk: a pid reused mid-walk cannot loop us forever. */
+	for (int depth = 0; depth < 4096 && pid > 1; depth++) {
+		pid_t parent = parent_of(procfd, pid);
 
-	*out = NULL;
-	if (procfd < 0 || !(d = fdopendir(dup(procfd)))) {
-		log_warn("listing processes in /proc: %s", strerror(errno));
-		return 0;
-	}
-	v = malloc(cap * sizeof(*v));
-	while (v && (de = readdir(d))) {
-		pid_t ppid;
-
-		if (!isdigit((unsigned char)de->d_name[0]) || (ppid = parent_of(procfd, de->d_name)) < 0)
-			continue;
-		if (n == cap) {
-			struct proc_entry *nv = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		v[n++] = (struct proc_entry){ (pid_t)atoi(de->d_name), ppid };
-	}
-	closedir(d);
-	*out = v;
-	return v ? n : 0;
-}
-
-static bool descends_from(const struct proc_entry *v, size_t n, pid_t pid, pid_t ancestor)
-{
-	/* Bounded walk: a pid reused mid-scan cannot loop us forever. */
-	for (size_t depth = 0; depth < n && pid > 1; depth++) {
-		pid_t parent = -1;
-
-		for (size_t i = 0; i < n; i++) {
-			if (v[i].pid == pid) {
-				parent = v[i].ppid;
-				break;
-			}
-		}
 		if (parent == ancestor)
 			return true;
 		pid = parent;
@@ -121,21 +107,35 @@ static bool descends_from(const struct proc_entry *v, size_t n, pid_t pid, pid_t
 	return false;
 }
 
+struct signal_walk {
+	int procfd, sig, count;
+	pid_t self;
+};
+
+static int signal_if_descendant(const char *name, void *arg)
+{
+	struct signal_walk *w = arg;
+	unsigned long pid;
+	const char *end = parse_decimal(name, INT_MAX, &pid);
+
+	if (end && !*end && (pid_t)pid != w->self && descends_from(w->procfd, (pid_t)pid, w->self) &&
+	    kill((pid_t)pid, w->sig) == 0)
+		w->count++;
+	return 0;
+}
+
 int signal_descendants(int sig)
 {
-	cleanup_free struct proc_entry *v = NULL;
-	pid_t self = getpid();
-	size_t n;
-	int count = 0;
+	cleanup_fd int procfd = -1;
+	struct signal_walk w = { .sig = sig, .self = getpid() };
 
-	if (self == 1) {
+	if (w.self == 1) {
 		/* Everyone else in the namespace; kill(-1) skips the caller. */
 		return kill(-1, sig) == 0 ? 1 : 0;
 	}
-	n = list_processes(&v);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].pid != self && descends_from(v, n, v[i].pid, self) && kill(v[i].pid, sig) == 0)
-			count++;
-	}
-	return count;
+	procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	w.procfd = procfd;
+	if (procfd < 0 || dir_each(procfd, signal_if_descendant, &w) < 0)
+		log_warn("listing processes in /proc: %s", strerror(errno));
+	return w.count;
 }

@@ -1,9 +1,9 @@
 /* Running COMMAND: exec it so that it becomes PID 1 (the default: systemd
  * and busybox init want to be PID 1), or fork it and stay PID 1 as its
  * supervisor, forwarding signals and reaping orphans like tini. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,28 +21,37 @@
 
 /* The workload inherits 0, 1 and 2 only: the namespace fds, the socket and
  * the signalfd are stint's business. */
+struct fd_sweep {
+	int first, dirfd;
+};
+
+static int close_listed(const char *name, void *arg)
+{
+	const struct fd_sweep *s = arg;
+	unsigned long fd;
+	const char *end = parse_decimal(name, INT_MAX, &fd);
+
+	if (end && !*end && (int)fd >= s->first && (int)fd != s->dirfd)
+		close((int)fd);
+	return 0;
+}
+
 void close_fds_from(int first)
 {
-	DIR *d;
-	struct dirent *de;
+	struct fd_sweep s = { first, -1 };
 
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
 		return;
 #endif
-	d = opendir("/proc/self/fd");
-	if (!d) {
+	s.dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s.dirfd < 0 || dir_each(s.dirfd, close_listed, &s) < 0) {
 		/* No /proc in the new root: close a generous range instead. */
 		for (int fd = first; fd < 65536; fd++)
 			close(fd);
 		return;
 	}
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-		if (fd >= first && fd != dirfd(d))
-			close(fd);
-	}
-	closedir(d);
+	close(s.dirfd);
 }
 
 static void exec_command(const struct config *cfg, const sigset_t *saved) __attribute__((noreturn));

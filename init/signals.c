@@ -60,14 +60,10 @@ int signals_setup(sigset_t *saved)
 
 static int parse_number(const char *s, int min, int max)
 {
-	char *end;
-	long v;
+	unsigned long v;
+	const char *end = parse_decimal(s, (unsigned long)max, &v);
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return errno || *end || v < min || v > max ? -1 : (int)v;
+	return !end || *end || v < (unsigned long)min ? -1 : (int)v;
 }
 
 int signal_parse(const char *name)

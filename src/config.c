@@ -2,11 +2,13 @@
  * drives the command line, --help, the INI file, the environment and the
  * defaults, so that a key behaves the same wherever it is written. */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "stint/config.h"
@@ -287,25 +289,101 @@ static int on_ini_line(void *user, const char *section, const char *key, const c
 	return cfg_set(x->p, x->cfg, key, value, CFG_FROM_FILE, x->why, sizeof(x->why)) == 0;
 }
 
-int cfg_file(const struct cfg_program *p, void *cfg, const char *path, bool must_exist, char *err, size_t errlen)
-{
-	struct ini_ctx x = { .p = p, .cfg = cfg };
-	FILE *f = fopen(path, "re");
-	int line;
+/* The file's text. stint reads it itself and hands it to
+ * ini_parse_string(): inih's own ini_parse_file() would bring musl's FILE
+ * input (and through fclose, its allocator) into the static init. */
+#define CFG_FILE_MAX 65536
+static char file_text[CFG_FILE_MAX + 1];
 
-	if (!f) {
+/* Returns the length read, 0 for a missing file that may be missing, or -1. */
+static ssize_t read_file(const char *path, bool must_exist, char *err, size_t errlen)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	ssize_t n = 1;
+
+	if (fd < 0) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		return errorf(err, errlen, "config file %s: %s", path, strerror(errno));
 	}
-	line = ini_parse_file(f, on_ini_line, &x);
-	fclose(f);
+	while (n > 0 && len <= CFG_FILE_MAX) {
+		n = TEMP_FAILURE_RETRY(read(fd, file_text + len, CFG_FILE_MAX + 1 - len));
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (n < 0)
+		return errorf(err, errlen, "config file %s: %s", path, strerror(errno));
+	if (len > CFG_FILE_MAX)
+		return errorf(err, errlen, "config file %s: larger than %d bytes", path, CFG_FILE_MAX);
+	file_text[len] = '\0';
+	return (ssize_t)len;
+}
+
+int cfg_file(const struct cfg_program *p, void *cfg, const char *path, bool must_exist, char *err, size_t errlen)
+{
+	struct ini_ctx x = { .p = p, .cfg = cfg };
+	ssize_t len = read_file(path, must_exist, err, errlen);
+	int line;
+
+	if (len <= 0)
+		return (int)len;
+	line = ini_parse_string(file_text, on_ini_line, &x);
 	if (line == 0)
 		return 0;
 	if (line < 0)
-		return errorf(err, errlen, "config file %s: cannot read it", path);
+		return errorf(err, errlen, "config file %s: inih failed (%d)", path, line);
 	return errorf(err, errlen, "%s:%d: %s", path, line,
 		      x.why[0] ? x.why : "syntax error (expected [section] or key = value, lines < 200 bytes)");
+}
+
+/* Debian's libinih.a can also read a FILE and grow its line buffer on the
+ * heap. stint uses neither (ini_parse_string() above, and inih's line
+ * buffer on the stack: ini_use_stack, Debian's default). For the static
+ * build, tools/static-deps.sh renames those references in its copy of the
+ * library to these stubs, so that the init links neither musl's FILE input
+ * nor its full allocator. Never called; if they were, inih would see the
+ * allocation or the open fail and report an error. */
+void *stint_inih_malloc(size_t n);
+void *stint_inih_realloc(void *old, size_t n);
+void stint_inih_free(void *ptr);
+FILE *stint_inih_fopen(const char *path, const char *mode);
+char *stint_inih_fgets(char *s, int n, FILE *f);
+int stint_inih_fclose(FILE *f);
+
+void *stint_inih_malloc(size_t n)
+{
+	(void)n;
+	errno = ENOMEM;
+	return NULL;
+}
+
+void *stint_inih_realloc(void *old, size_t n)
+{
+	return (void)old, stint_inih_malloc(n);
+}
+
+void stint_inih_free(void *ptr)
+{
+	(void)ptr;
+}
+
+FILE *stint_inih_fopen(const char *path, const char *mode)
+{
+	(void)path, (void)mode;
+	errno = ENOSYS;
+	return NULL;
+}
+
+char *stint_inih_fgets(char *s, int n, FILE *f)
+{
+	(void)s, (void)n, (void)f;
+	return NULL;
+}
+
+int stint_inih_fclose(FILE *f)
+{
+	(void)f;
+	return 0;
 }
 
 int cfg_env(const struct cfg_program *p, void *cfg, char *err, size_t errlen)

@@ -83,7 +83,7 @@ build_libcap() {
 	# Only the static library: no shared object, no libpsx, no gperf; the
 	# _makenames generator (cap_names.h) runs on the build host.
 	make -s -C "$work/libcap" CC=musl-gcc BUILD_CC=cc SHARED=no PTHREADS=no USE_GPERF=no \
-		COPTS="-Os -ffunction-sections -fdata-sections" libcap.a >&2
+		COPTS="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables" libcap.a >&2
 	install -m 0644 "$work/libcap/libcap.a" "$dest/lib/libcap.a"
 	install -m 0644 "$work/libcap/include/sys/capability.h" "$dest/include/sys/capability.h"
 }
@@ -93,7 +93,14 @@ install_inih() {
 	if [ ! -f "$a" ] || [ ! -f /usr/include/ini.h ]; then
 		die "$a missing: apt-get install libinih-dev"
 	fi
-	install -m 0644 "$a" "$dest/lib/libinih.a"
+	# stint calls ini_parse_string() only, with inih's stack line buffer:
+	# the library's heap and FILE calls are never made, but linking them
+	# would bring musl's allocator and FILE input into the static init
+	# (~10 KiB of 64). Our copy calls stubs instead (src/config.c says why).
+	objcopy --redefine-sym malloc=stint_inih_malloc --redefine-sym realloc=stint_inih_realloc \
+		--redefine-sym free=stint_inih_free --redefine-sym fopen64=stint_inih_fopen --redefine-sym fgets=stint_inih_fgets \
+		--redefine-sym fclose=stint_inih_fclose "$a" "$dest/lib/libinih.a"
+	chmod 0644 "$dest/lib/libinih.a"
 	install -m 0644 /usr/include/ini.h "$dest/include/ini.h"
 }
 
