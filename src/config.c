@@ -73,11 +73,15 @@ const char *parse_decimal(const char *s, unsigned long max, unsigned long *out)
 /* Integers only: the init links no floating-point parser. */
 int cfg_parse_ms(const char *s, int min_s, int max_s, long *ms, char *err, size_t errlen)
 {
-	unsigned long sec, frac = 0;
-	const char *p = parse_decimal(s, 999999999, &sec);
+	unsigned long sec = 0, frac = 0;
+	const char *p = s;
 	int decimals = 0;
 
-	if (p && *p == '.') {
+	for (; *p >= '0' && *p <= '9'; p++) /* saturates: a huge number is out of range */
+		sec = sec < 1000000000 ? sec * 10 + (unsigned long)(*p - '0') : sec;
+	if (p == s)
+		p = NULL;
+	else if (*p == '.') {
 		for (p++; *p >= '0' && *p <= '9'; p++, decimals++)
 			frac = decimals < 3 ? frac * 10 + (unsigned long)(*p - '0') : frac;
 		if (decimals == 0)

@@ -49,6 +49,14 @@ test_file_values_reach_the_program() {
 	assert_eq "$("$STINT" -c f.ini -- echo from argv 2>/dev/null)" "from argv"
 }
 
+# A key given twice: the later value counts (it once leaked the first
+# command's list, which a SANITIZE=1 build reports).
+test_key_twice() {
+	printf '[stint]\nsupervise = yes\ncommand = /bin/echo first\ncommand = /bin/echo second\nroot = /a\nroot = /b\n' >twice.ini
+	assert_eq "$("$STINT" -q -c twice.ini 2>err.txt)" "second"
+	assert_eq "$(cat err.txt)" ""
+}
+
 test_precedence_file_env_flag() {
 	printf '[stint]\ntimeout = 1\nroot = /from-file\nlog-level = debug\n' >p.ini
 	"$STINT" -c p.ini -- true 2>err.txt
