@@ -3,12 +3,12 @@
  * plus the `ready` and `abort` subcommands such a script runs at its end. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
 #include "peer.h"
@@ -75,66 +75,76 @@ int peer_exec(const char *socket, char **argv)
 static int inherited_sock(void)
 {
 	const char *v = getenv("STINT_FD_SOCK");
-	char *end;
-	long fd;
+	const char *end;
+	unsigned long fd;
 
 	if (!v || !*v) {
 		log_error("STINT_FD_SOCK is not set: run this under 'stint-peer exec'");
 		return -1;
 	}
-	fd = strtol(v, &end, 10);
-	if (*end || fd < 0 || fd > 65535 || fcntl((int)fd, F_GETFD) < 0) {
+	end = parse_decimal(v, 65535, &fd);
+	if (!end || *end || fcntl((int)fd, F_GETFD) < 0) {
 		log_error("STINT_FD_SOCK=%s is not an open fd", v);
 		return -1;
 	}
 	return (int)fd;
 }
 
+/* `ready`'s options, read by the config engine like every other option. */
+struct ready_opts {
+	const char *root;
+	bool pivoted;
+	long timeout_ms;
+};
+
+static const struct cfg_key ready_keys[] = {
+	{ "root", NULL, NULL, "DIR", "the init chroots into DIR (needs CAP_SYS_CHROOT; default: its own root)",
+	  .off = offsetof(struct ready_opts, root), .short_opt = 'r', .type = CFG_PATH },
+	{ "pivoted", NULL, NULL, NULL, "you already pivot_root'ed the init's mount namespace",
+	  .off = offsetof(struct ready_opts, pivoted), .short_opt = 'p', .type = CFG_BOOL },
+	{ "timeout", NULL, "30", "SECS", "wait at most SECS for the init's answer", .min = 1, .max = 3600,
+	  .off = offsetof(struct ready_opts, timeout_ms), .short_opt = 't', .type = CFG_MS },
+	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
+	  .flags = CFG_ARGV_ONLY },
+};
+
+static const struct cfg_program ready_program = {
+	.name = "stint-peer ready",
+	.section = "ready",
+	.keys = ready_keys,
+	.n_keys = ARRAY_SIZE(ready_keys),
+	.usage = "usage: stint-peer ready [--root DIR | --pivoted] [--timeout SECS]\n"
+		 "(inside exec) tell the init its root is ready, wait for its answer.\n\n",
+};
+
 int peer_ready(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "pivoted", no_argument, NULL, 'p' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *root = "";
-	unsigned long timeout = 30;
-	char *end;
-	int pivoted = 0, c, sock;
+	struct ready_opts o = { 0 };
+	struct cfg_args a;
+	char err[512];
+	int sock;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+r:pt:", opts, NULL)) != -1) {
-		if (c == 'r') {
-			root = optarg;
-		} else if (c == 'p') {
-			pivoted = 1;
-		} else if (c == 't') {
-			timeout = strtoul(optarg, &end, 10);
-			if (timeout < 1 || timeout > 3600 || *end || optarg[0] == '-') {
-				log_error("ready: --timeout '%s' is not a number of seconds from 1 to 3600", optarg);
-				return 2;
-			}
-		} else {
-			return 2;
-		}
-	}
-	if (optind != argc || (pivoted && root[0])) {
-		log_error("usage: stint-peer ready [--root DIR | --pivoted] [--timeout SECS]");
+	if (cfg_defaults(&ready_program, &o, err, sizeof(err)) < 0 ||
+	    cfg_argv(&ready_program, &o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
+		log_error("ready: %s", err);
 		return 2;
 	}
-	if (root[0] && root[0] != '/') {
-		log_error("ready: --root %s is not an absolute path", root);
+	if (a.action == CFG_DO_HELP) {
+		cfg_help(&ready_program, STDOUT_FILENO, 0);
+		return 0;
+	}
+	if (a.first != argc || (o.pivoted && o.root)) {
+		log_error("usage: stint-peer ready [--root DIR | --pivoted] [--timeout SECS]");
 		return 2;
 	}
 	if ((sock = inherited_sock()) < 0)
 		return 2;
-	if (handoff_ready(sock, pivoted ? STINT_READY_PIVOTED : STINT_READY_CHROOT, root, NULL,
-			  deadline_in((long long)timeout * 1000)) != HANDOFF_OK) {
+	if (handoff_ready(sock, o.pivoted ? STINT_READY_PIVOTED : STINT_READY_CHROOT, o.root ? o.root : "", NULL,
+			  deadline_in(o.timeout_ms)) != HANDOFF_OK) {
 		log_error("ready: %s", fail_reason());
 		return 1;
 	}
-	log_info("ready: the init acknowledged (%s)", pivoted ? "pivoted" : root[0] ? root : "default root");
+	log_info("ready: the init acknowledged (%s)", o.pivoted ? "pivoted" : o.root ? o.root : "default root");
 	return 0;
 }
 

@@ -4,11 +4,13 @@
  * The kernel escapes space, tab, newline and backslash as \ooo octal. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mountinfo.h"
+#include "stint/config.h"
 #include "stint/util.h"
 
 static void unescape(char *s)
@@ -51,6 +53,8 @@ static int parse_line(char *line, struct mount_entry *e)
 {
 	char *f[6], *save = NULL, *tok, *sep;
 	char optional[256] = "";
+	unsigned long n[4];
+	const char *end;
 	int i;
 
 	memset(e, 0, sizeof(*e));
@@ -67,9 +71,16 @@ static int parse_line(char *line, struct mount_entry *e)
 			strncat(optional, " ", sizeof(optional) - strlen(optional) - 1);
 		strncat(optional, tok, sizeof(optional) - strlen(optional) - 1);
 	}
-	if (sscanf(f[0], "%d", &e->id) != 1 || sscanf(f[1], "%d", &e->parent) != 1 ||
-	    sscanf(f[2], "%u:%u", &e->major, &e->minor) != 2)
+	/* "ID PARENT MAJOR:MINOR", all decimal (no sscanf: it brings the
+	 * libc's whole scanf, floating point included, into the peer). */
+	if (!(end = parse_decimal(f[0], INT_MAX, &n[0])) || *end || !(end = parse_decimal(f[1], INT_MAX, &n[1])) ||
+	    *end || !(end = parse_decimal(f[2], UINT_MAX, &n[2])) || *end != ':' ||
+	    !(end = parse_decimal(end + 1, UINT_MAX, &n[3])) || *end)
 		return -1;
+	e->id = (int)n[0];
+	e->parent = (int)n[1];
+	e->major = (unsigned)n[2];
+	e->minor = (unsigned)n[3];
 	e->root = dup_field(f[3]);
 	e->target = dup_field(f[4]);
 	e->opts = strdup(f[5]);
