@@ -111,6 +111,29 @@ sample_value() {
 	esac
 }
 
+# docs/peer.md's key table has every key `stint-peer prepare --help` lists
+# (the help is generated from the key table in src/peer/config.c).
+test_peer_md_keys() {
+	local key missing=()
+	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
+	for key in $(long_options "$STINT_PEER" prepare | sed 's/^--//' | grep -vxE 'config|help|version|verbose|quiet'); do
+		grep -qF -- "\`$key\`" "$TOP/docs/peer.md" || missing+=("$key")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "docs/peer.md lacks keys: ${missing[*]}"
+}
+
+# Every variable a --help names (env STINT_X) is in the program's page.
+test_env_documented() {
+	local var missing=()
+	for var in $("$STINT" --help | grep -oE 'env STINT_[A-Z_]+' | cut -d' ' -f2 | sort -u); do
+		grep -qF -- "*$var*" "$MAN/stint.8.scd" || missing+=("stint.8: $var")
+	done
+	for var in $("$STINT_PEER" prepare --help | grep -oE 'env STINT_[A-Z_]+' | cut -d' ' -f2 | sort -u); do
+		grep -qF -- "$var" "$MAN/stint-peer.8.scd" || missing+=("stint-peer.8: $var")
+	done
+	[ ${#missing[@]} -eq 0 ] || fail "undocumented variables: ${missing[*]}"
+}
+
 test_exit_codes() {
 	local code
 	for code in 1 2 3 126 127; do
@@ -189,6 +212,8 @@ run_test "man pages build with scdoc and render" test_pages_build
 run_test "stint(8) documents every stint --help option" test_stint_options
 run_test "stint-peer(8) documents every stint-peer --help option" test_peer_options
 run_test "stint.ini(5) documents exactly the keys stint accepts" test_ini_keys
+run_test "docs/peer.md lists every prepare key" test_peer_md_keys
+run_test "the man pages name every variable --help names" test_env_documented
 run_test "stint(8) documents the exit codes" test_exit_codes
 run_test "README.md's troubleshooting messages exist in the code" test_readme_messages
 run_test "docs/architecture.md covers every source file" test_architecture_files
