@@ -24,10 +24,6 @@ int log_get_level(void);
 int log_level_parse(const char *name);
 long log_elapsed_ms(void);
 
-/* Milliseconds as seconds with one decimal, for "%ld.%ld s": stint prints
- * no floating point (src/format.c has none). ms must be a long >= 0. */
-#define LOG_SECS(ms) (((ms) + 50) / 1000), (((ms) + 50) / 100 % 10)
-
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int level, const char *fmt, va_list ap);
 
