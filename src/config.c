@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -219,8 +220,8 @@ static int set_value(void *cfg, const struct cfg_key *k, const char *value, enum
 	case CFG_MS:
 		return cfg_parse_ms(value, k->min, k->max, field, err, errlen);
 	case CFG_LIST:
-		return cfg_list_set(field, value, k->u.seps, source, k->flags & CFG_ABSOLUTE ? cfg_check_absolute : NULL,
-				    err, errlen);
+		return cfg_list_set(field, value, k->u.seps, source,
+				    k->flags & CFG_ABSOLUTE ? cfg_check_absolute : NULL, err, errlen);
 	case CFG_CUSTOM:
 		return k->u.parse(cfg, field, value, source, err, errlen);
 	case CFG_FLAG:
@@ -262,7 +263,8 @@ int cfg_set(const struct cfg_program *p, void *cfg, const char *key, const char 
 	char why[512];
 
 	for (const struct cfg_key *k = p->keys; k < p->keys + p->n_keys; k++) {
-		if (strcmp(k->name, key) != 0 || k->type >= CFG_FLAG || (source == CFG_FROM_FLAG ? !in_argv(k, 0) : !in_file(k)))
+		if (strcmp(k->name, key) != 0 || k->type >= CFG_FLAG ||
+		    (source == CFG_FROM_FLAG ? !in_argv(k, 0) : !in_file(k)))
 			continue;
 		if (set_value(cfg, k, value, source, why, sizeof(why)) < 0)
 			return errorf(err, errlen, "%s: %s", key, why);
@@ -277,8 +279,8 @@ struct ini_ctx {
 	char why[512];
 };
 
-/* inih calls this per key; returning 0 makes ini_parse_file() report the
- * line. Only the first error is kept. */
+/* inih calls this per key; returning 0 makes ini_parse_string() report
+ * the line. Only the first error is kept. */
 static int on_ini_line(void *user, const char *section, const char *key, const char *value)
 {
 	struct ini_ctx *x = user;
@@ -338,56 +340,6 @@ int cfg_file(const struct cfg_program *p, void *cfg, const char *path, bool must
 		return errorf(err, errlen, "config file %s: inih failed (%d)", path, line);
 	return errorf(err, errlen, "%s:%d: %s", path, line,
 		      x.why[0] ? x.why : "syntax error (expected [section] or key = value, lines < 200 bytes)");
-}
-
-/* Debian's libinih.a can also read a FILE and grow its line buffer on the
- * heap. stint uses neither (ini_parse_string() above, and inih's line
- * buffer on the stack: ini_use_stack, Debian's default). For the static
- * build, tools/static-deps.sh renames those references in its copy of the
- * library to these stubs, so that the init links neither musl's FILE input
- * nor its full allocator. Never called; if they were, inih would see the
- * allocation or the open fail and report an error. */
-void *stint_inih_malloc(size_t n);
-void *stint_inih_realloc(void *old, size_t n);
-void stint_inih_free(void *ptr);
-FILE *stint_inih_fopen(const char *path, const char *mode);
-char *stint_inih_fgets(char *s, int n, FILE *f);
-int stint_inih_fclose(FILE *f);
-
-void *stint_inih_malloc(size_t n)
-{
-	(void)n;
-	errno = ENOMEM;
-	return NULL;
-}
-
-void *stint_inih_realloc(void *old, size_t n)
-{
-	return (void)old, stint_inih_malloc(n);
-}
-
-void stint_inih_free(void *ptr)
-{
-	(void)ptr;
-}
-
-FILE *stint_inih_fopen(const char *path, const char *mode)
-{
-	(void)path, (void)mode;
-	errno = ENOSYS;
-	return NULL;
-}
-
-char *stint_inih_fgets(char *s, int n, FILE *f)
-{
-	(void)s, (void)n, (void)f;
-	return NULL;
-}
-
-int stint_inih_fclose(FILE *f)
-{
-	(void)f;
-	return 0;
 }
 
 int cfg_env(const struct cfg_program *p, void *cfg, char *err, size_t errlen)

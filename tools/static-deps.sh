@@ -96,7 +96,7 @@ install_inih() {
 	# stint calls ini_parse_string() only, with inih's stack line buffer:
 	# the library's heap and FILE calls are never made, but linking them
 	# would bring musl's allocator and FILE input into the static init
-	# (~10 KiB of 64). Our copy calls stubs instead (src/config.c says why).
+	# (~10 KiB of 64). Our copy calls stubs instead (src/inih_stubs.c).
 	objcopy --redefine-sym malloc=stint_inih_malloc --redefine-sym realloc=stint_inih_realloc \
 		--redefine-sym free=stint_inih_free --redefine-sym fopen64=stint_inih_fopen --redefine-sym fgets=stint_inih_fgets \
 		--redefine-sym fclose=stint_inih_fclose "$a" "$dest/lib/libinih.a"

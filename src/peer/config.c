@@ -35,8 +35,8 @@ static int check_tmpfs(const char *s, size_t n, char *err, size_t errlen)
 		size_t len = (size_t)((next ? next : end) - opt - 1);
 
 		if (len == 0 || !memchr(opt + 1, '=', len))
-			return errorf(err, errlen, "option '%.*s' in '%.*s' is not KEY=VALUE", (int)len, opt + 1, (int)n,
-				      s);
+			return errorf(err, errlen, "option '%.*s' in '%.*s' is not KEY=VALUE", (int)len, opt + 1,
+				      (int)n, s);
 		opt = next;
 	}
 	return 0;
@@ -59,7 +59,8 @@ static const char *const mid_v[] = { "keep", "generate", NULL };
 #define LIST_SEPS ", \t"
 
 static const struct cfg_key keys[] = {
-	{ "config", NULL, "/etc/stint/peer.ini", "FILE", "INI file, section [peer] (default /etc/stint/peer.ini if present)",
+	{ "config", NULL, "/etc/stint/peer.ini", "FILE",
+	  "INI file, section [peer] (default /etc/stint/peer.ini if present)",
 	  .off = F(config_file), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY | CFG_CONFIG_FILE },
 	{ "socket", "STINT_SOCKET", NULL, "PATH", "the init's handoff socket, as the peer sees it (required)",
 	  .off = F(socket), .short_opt = 's', .type = CFG_PATH, .flags = CFG_GLOBAL },
@@ -98,7 +99,8 @@ static const struct cfg_key keys[] = {
 	{ "run-dir", "STINT_PEER_RUN_DIR", "/run/stint-peer", "DIR",
 	  "the peer's own files: state, trust record (a directory only the sidecar mounts)",
 	  .off = F(run_dir), .type = CFG_PATH },
-	{ "state-file", "STINT_PEER_STATE_FILE", NULL, "PATH", "the readiness record `status` reads (default RUN-DIR/state)",
+	{ "state-file", "STINT_PEER_STATE_FILE", NULL, "PATH",
+	  "the readiness record `status` reads (default RUN-DIR/state)",
 	  .off = F(state_file), .type = CFG_PATH },
 	{ "ready-path", NULL, NULL, "PATH", "ready once PATH exists in the new root (inits without sd_notify)",
 	  .off = F(ready_path), .type = CFG_PATH },
@@ -110,7 +112,8 @@ static const struct cfg_key keys[] = {
 	  .max = 600, .off = F(handshake_timeout_ms), .type = CFG_MS },
 	{ "wait-socket", NULL, "0", "SECS", "wait for the socket to appear before concluding there is no init",
 	  .min = 0, .max = 86400, .off = F(wait_socket_ms), .type = CFG_MS },
-	{ "log-level", "STINT_LOG_LEVEL", "info", "LEVEL", "error, warn, info or debug (quiet = error, verbose = debug)",
+	{ "log-level", "STINT_LOG_LEVEL", "info", "LEVEL",
+	  "error, warn, info or debug (quiet = error, verbose = debug)",
 	  .u.parse = cfg_parse_log_level, .off = F(log_level), .type = CFG_CUSTOM },
 	{ "verbose", NULL, NULL, NULL, "log debug lines too (= --log-level debug)", .min = LOG_DEBUG,
 	  .off = F(log_level), .short_opt = 'v', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY | CFG_GLOBAL },

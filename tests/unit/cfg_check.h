@@ -50,8 +50,9 @@ __attribute__((unused)) static const char *ini_file(const char *text)
 
 /* A fresh config (defaults applied) with `key = value` from `src`.
  * Returns 0, or -1 with the one-line error in err. */
-__attribute__((unused)) static int set_from(const struct cfg_program *p, void *cfg, size_t size, const struct cfg_key *k,
-					    const char *value, enum cfg_source src, char *err, size_t errlen)
+__attribute__((unused)) static int set_from(const struct cfg_program *p, void *cfg, size_t size,
+					    const struct cfg_key *k, const char *value, enum cfg_source src, char *err,
+					    size_t errlen)
 {
 	char text[512], opt[128];
 	struct cfg_args a;
@@ -172,7 +173,8 @@ __attribute__((unused)) static void check_every_key(const struct cfg_program *p,
 			if ((src == CFG_FROM_ENV && !k->env) || (src == CFG_FROM_FLAG && (k->flags & CFG_FILE_ONLY)))
 				continue;
 			if (set_from(p, cfg, size, k, s->value, src, err, sizeof(err)) < 0) {
-				ok(0, "%s %s = '%s' from the %s: %s", p->name, k->name, s->value, source_names[src], err);
+				ok(0, "%s %s = '%s' from the %s: %s", p->name, k->name, s->value, source_names[src],
+				   err);
 				continue;
 			}
 			is_str(render(k, cfg, custom, got, sizeof(got)), s->shown, "%s %s = '%s' from the %s", p->name,

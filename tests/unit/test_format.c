@@ -55,12 +55,14 @@ static void test_integers(void)
 						/* The combinations the C standard leaves undefined: # with d, i, u. */
 						if (strchr(flags[f], '#') && strchr("diu", *c))
 							continue;
-						/* Built here, so not checked by the compiler. */
+							/* Built here, so not checked by the compiler. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-						snprintf(fmt, sizeof(fmt), "[%%%s%s%sll%c]", flags[f], sizes[w], precs[p], *c);
+						snprintf(fmt, sizeof(fmt), "[%%%s%s%sll%c]", flags[f], sizes[w],
+							 precs[p], *c);
 						same(fmt, values[v]);
-						snprintf(fmt, sizeof(fmt), "[%%%s%s%s%c]", flags[f], sizes[w], precs[p], *c);
+						snprintf(fmt, sizeof(fmt), "[%%%s%s%s%c]", flags[f], sizes[w], precs[p],
+							 *c);
 						same(fmt, (int)values[v]);
 #pragma GCC diagnostic pop
 					}

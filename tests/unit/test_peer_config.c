@@ -124,7 +124,8 @@ static void test_lists(void)
 	ok(load("[peer]\nstate = /file\nlower = /l1\nlower = image\n", (char *[]){ NULL }) == 0 &&
 		   strcmp(c.state, "/env") == 0 && c.lower.n == 0,
 	   "the environment over the file; lower = image clears the list: %s", err);
-	ok(load("[peer]\nstate = /file\n", (char *[]){ "--state", "/flag", NULL }) == 0 && strcmp(c.state, "/flag") == 0,
+	ok(load("[peer]\nstate = /file\n", (char *[]){ "--state", "/flag", NULL }) == 0 &&
+		   strcmp(c.state, "/flag") == 0,
 	   "a flag over the environment");
 	unsetenv("STINT_PEER_STATE");
 }
@@ -187,7 +188,8 @@ static void test_validate(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), "[peer]\n%s\n", bad[i].text);
 		load(text, (char *[]){ NULL });
-		is_str(peer_config_validate(&c, err, sizeof(err)) < 0 ? err : "(accepted)", bad[i].error, "check %zu", i);
+		is_str(peer_config_validate(&c, err, sizeof(err)) < 0 ? err : "(accepted)", bad[i].error, "check %zu",
+		       i);
 	}
 	load("[peer]\nsocket = /s\nupper = /u\nwork = /w\ncarry = list\ninclude = /x\n", (char *[]){ NULL });
 	ok(peer_config_validate(&c, err, sizeof(err)) == 0, "upper + work + carry=list with include is fine");
@@ -203,11 +205,12 @@ static void test_global_options(void)
 
 	cfg_store_reset();
 	memset(&c, 0, sizeof(c));
-	ok(cfg_argv(&peer_global_program, &c, 7, ok_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) == 0 && a.first == 4 &&
-		   strcmp(c.socket, "/s") == 0 && c.log_level == LOG_DEBUG,
+	ok(cfg_argv(&peer_global_program, &c, 7, ok_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) == 0 &&
+		   a.first == 4 && strcmp(c.socket, "/s") == 0 && c.log_level == LOG_DEBUG,
 	   "-s and -v before the command; it starts at 'prepare'");
-	is_str(cfg_argv(&peer_global_program, &c, 4, bad_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0 ? err :
-														"(accepted)",
+	is_str(cfg_argv(&peer_global_program, &c, 4, bad_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0
+		       ? err
+		       : "(accepted)",
 	       "option --mode is unknown (try --help)", "a prepare key before the command");
 	{
 		const char *help = help_text(&peer_global_program, CFG_GLOBAL);
