@@ -51,8 +51,7 @@ struct config {
 	const char *root;
 	const char *ready_file;
 	long timeout_ms; /* 0 = wait forever */
-	long peer_timeout_ms; /* a connected peer must finish within this (not a key yet: 120 s) */
-	long peer_idle_timeout_ms; /* a connected peer silent that long is dropped */
+	long peer_timeout_ms; /* a connected peer must finish within this */
 	int on_failure; /* enum on_failure */
 	bool supervise;
 	struct rewrite rewrite[STINT_MAX_REWRITES];

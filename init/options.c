@@ -162,8 +162,8 @@ static const struct cfg_key keys[] = {
 	  .u.parse = parse_ready_file, .off = F(ready_file), .type = CFG_CUSTOM },
 	{ "timeout", "STINT_TIMEOUT", "0", "SECS", "wait at most SECS for the peer to finish, 0 = forever",
 	  .min = 0, .max = 86400, .off = F(timeout_ms), .short_opt = 't', .type = CFG_MS },
-	{ "peer-idle-timeout", NULL, "30", "SECS", "drop a connected peer that sends nothing for SECS", .min = 1,
-	  .max = 3600, .off = F(peer_idle_timeout_ms), .type = CFG_MS },
+	{ "peer-timeout", NULL, "120", "SECS", "a connected peer must send READY or ABORT within SECS", .min = 1,
+	  .max = 3600, .off = F(peer_timeout_ms), .type = CFG_MS },
 	{ "on-failure", "STINT_ON_FAILURE", "exit", NULL,
 	  "when the handoff fails: exit, or boot COMMAND in the current root", .u.choices = on_failure_names,
 	  .off = F(on_failure), .type = CFG_ENUM },
@@ -234,9 +234,6 @@ void config_load(struct config *cfg, int argc, char **argv)
 	char err[768];
 
 	memset(cfg, 0, sizeof(*cfg));
-	/* handoff.c's limit for one connected peer; no key of its own (the
-	 * peer-idle-timeout key is to replace it). */
-	cfg->peer_timeout_ms = 120 * 1000;
 	if (cfg_load(&config_program, cfg, argc, argv, &args, err, sizeof(err)) < 0)
 		die(EXIT_USAGE, "%s", err);
 	if (args.action == CFG_DO_HELP) {
@@ -265,9 +262,9 @@ void config_log(const struct config *cfg)
 					cfg->rewrite[i].to);
 	log_debug("settings: config=%s socket=%s allow-uid=%s root=%s ready-file=%s timeout=%ldms on-failure=%s "
 		  "supervise=%s rewrite=%s grace=%ldms forward-group=%s drop-caps=%s notify-socket=%s container=%s "
-		  "command=%s peer-idle-timeout=%ldms",
+		  "command=%s peer-timeout=%ldms",
 		  cfg->config_file, cfg->socket ?: "(none)", uids, cfg->root, cfg->ready_file ?: "(none)",
 		  cfg->timeout_ms, on_failure_names[cfg->on_failure], cfg->supervise ? "yes" : "no",
 		  rw[0] ? rw : "(none)", cfg->grace_ms, cfg->forward_group ? "yes" : "no", cfg->drop_caps ?: "(none)",
-		  cfg->notify_socket ?: "(none)", cfg->container, cfg->command[0], cfg->peer_idle_timeout_ms);
+		  cfg->notify_socket ?: "(none)", cfg->container, cfg->command[0], cfg->peer_timeout_ms);
 }

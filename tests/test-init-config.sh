@@ -123,7 +123,7 @@ test_help_and_version() {
 	assert_file_has_content help.txt '^Usage: stint \[OPTIONS\]'
 	assert_eq "$(cat err.txt)" ""
 	for opt in config socket allow-uid root ready-file timeout on-failure supervise rewrite grace \
-		forward-group drop-caps notify-socket container log-level peer-idle-timeout verbose quiet version help; do
+		forward-group drop-caps notify-socket container log-level peer-timeout verbose quiet version help; do
 		assert_file_has_content help.txt "--$opt"
 	done
 	assert_eq "$("$STINT" --version)" "stint 0.1.0"

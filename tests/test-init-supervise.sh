@@ -37,9 +37,10 @@ test_killed_child_gives_128_plus_signal() {
 	assert_eq "$rc" 139
 }
 
-# A child that reports the first signal it gets among those listed.
-TRAPPER='for s in TERM INT HUP USR1 USR2 QUIT WINCH 37; do trap "echo got $s; exit 0" $s; done
-	echo ready >"$1"; sleep 100 & wait; sleep 100 & wait'
+# A child that reports the first signal it gets among those listed, and
+# ends its background sleep on the way out (nothing of it is left).
+TRAPPER='for s in TERM INT HUP USR1 USR2 QUIT WINCH 37; do trap "echo got $s; kill \$! 2>/dev/null; exit 0" $s; done
+	sleep 100 & echo ready >"$1"; wait'
 
 test_forwards_each_signal() {
 	local sig
@@ -71,28 +72,32 @@ test_rewrite_replaces_file_setting() {
 	assert_file_has_content "$TEST_TMP/s.out" '^got USR2$'
 }
 
+# 200 orphans reparented to stint at once, each blocked on a FIFO until the
+# test lets them go; then every one must be reaped, none left a zombie.
 test_reaps_200_orphans() {
-	local children zombies
-	run_sup s -- sh -c 'for i in $(seq 200); do (sleep 0.5 &); done; sleep 2'
-	sleep 0.4
-	children=$(ps -o pid= --ppid "$SUP_PID" | wc -l)
-	[ "$children" -ge 200 ] || fail "only $children children: the orphans did not come to stint"
-	sleep 0.8
-	zombies=$(ps -o stat= --ppid "$SUP_PID" | grep -c Z || true)
-	assert_eq "$zombies" 0 "zombies under stint"
-	wait_for 5 test -s "$TEST_TMP/s.rc"
+	local orphans=$TEST_TMP/orphans.fifo main=$TEST_TMP/main.fifo
+	mkfifo "$orphans" "$main"
+	run_sup s -- sh -c 'for i in $(seq 200); do (cat "$1" >/dev/null &); done; cat "$2" >/dev/null' - "$orphans" "$main"
+	count() { ps -o stat= --ppid "$SUP_PID" | grep -vc "${1:-^$}" || true; }
+	wait_for 30 eval '[ "$(count)" -ge 201 ]' ||
+		fail "only $(count) children: the orphans did not come to stint"
+	: >"$orphans" # every reader sees end-of-file and exits
+	# Left: the main child only, and no zombie among the orphans.
+	wait_for 30 eval '[ "$(count)" -eq 1 ]' || fail "$(count) children left after the orphans exited"
+	assert_eq "$(ps -o stat= --ppid "$SUP_PID" | grep -c Z || true)" 0 "zombies under stint"
+	: >"$main"
+	wait_for 10 test -s "$TEST_TMP/s.rc" || fail "stint did not exit"
 	assert_eq "$(cat "$TEST_TMP/s.rc")" 0
 }
 
 test_exits_promptly_while_orphans_run() {
-	local start end
+	local start end rc=0
 	start=$(date +%s%N)
-	rc=0
-	"$STINT" -q --supervise -- sh -c '(sleep 5 &); exit 3' || rc=$?
+	"$STINT" -q --supervise -- sh -c '(sleep 60 & echo $! >"$1"); exit 3' - "$TEST_TMP/orphan" || rc=$?
 	end=$(date +%s%N)
+	kill "$(cat "$TEST_TMP/orphan")"
 	assert_eq "$rc" 3
-	[ $(((end - start) / 1000000)) -lt 2000 ] || fail "took $(((end - start) / 1000000)) ms"
-	pkill -f 'sleep 5' || true
+	[ $(((end - start) / 1000000)) -lt 5000 ] || fail "took $(((end - start) / 1000000)) ms"
 }
 
 test_argv_env_stdio_passthrough() {
@@ -116,10 +121,14 @@ test_no_fd_leaks_into_child() {
 
 test_no_busy_loop() {
 	local ticks
-	run_sup s -- sleep 1.5
-	sleep 1.2
+	mkfifo "$TEST_TMP/idle.fifo"
+	run_sup s -- cat "$TEST_TMP/idle.fifo"
+	# A measurement window, not a wait for something: a second of idling.
+	sleep 1
 	# utime + stime, in clock ticks (1/100 s), fields 14 and 15
 	ticks=$(awk '{print $14 + $15}' "/proc/$SUP_PID/stat")
+	: >"$TEST_TMP/idle.fifo"
+	wait_for 10 test -s "$TEST_TMP/s.rc" || fail "stint did not exit"
 	[ "$ticks" -le 2 ] || fail "stint used $ticks ticks of CPU while idle"
 }
 
@@ -142,10 +151,12 @@ test_forward_group() {
 	wait_for 2 sh -c "! kill -0 $(cat "$TEST_TMP/bg") 2>/dev/null" || fail "background sleep in the group survived"
 }
 
-# Main child exits at once and leaves two orphans: one that ends on TERM
-# (and says so), one that ignores TERM and must be KILLed after the grace.
-GRACE_CHILD='(trap "echo termed >$1/polite; exit 0" TERM; sleep 100 & wait) &
-	(trap "" TERM; exec sleep 100) & echo $! >"$1/stubborn"; sleep 0.3; exit 4'
+# Main child leaves two orphans: one that ends on TERM (and says so), one
+# that ignores TERM and must be KILLed after the grace; it exits once both
+# are set up (their traps in place), not after a guessed delay.
+GRACE_CHILD='(trap "echo termed >$1/polite; kill \$! 2>/dev/null; exit 0" TERM; sleep 100 & : >"$1/polite.ready"; wait) &
+	(trap "" TERM; : >"$1/stubborn.ready"; exec sleep 100) & echo $! >"$1/stubborn"
+	until [ -e "$1/polite.ready" ] && [ -e "$1/stubborn.ready" ]; do sleep 0.01; done; exit 4'
 
 check_grace() {
 	local start=$1 end
@@ -172,11 +183,12 @@ test_grace_as_pid1() {
 	start_init g "$DEFAULT_CAPS" --supervise --grace 1 -- bash -c "$GRACE_CHILD" grace "$TEST_TMP"
 	assert_eq "$(wait_init g)" 4
 	show_init g
-	assert_file_has_content "$TEST_TMP/g.err" 'sent SIGTERM to all remaining processes'
+	assert_file_has_content "$TEST_TMP/g.err" 'sent SIGTERM to the remaining processes'
 	assert_eq "$(cat "$TEST_TMP/polite")" termed
 }
 
 test_without_grace_orphans_are_not_waited_for() {
+	# stint is PID 1 of its pid namespace: its exit ends the orphans too.
 	start_init g "$DEFAULT_CAPS" --supervise -- bash -c "$GRACE_CHILD" grace "$TEST_TMP"
 	assert_eq "$(wait_init g)" 4
 	assert_not_exists "$TEST_TMP/polite"
@@ -189,12 +201,12 @@ test_kernel_rtmin_is_forwarded_not_fatal() {
 	for bin in "$STINT" "$STINT_STATIC"; do
 		[ -x "$bin" ] || fail "$bin not built (make static)"
 		rc=0
-		"$bin" -q --supervise -- sh -c 'trap "exit 9" 34; kill -34 $PPID; sleep 2 & wait' || rc=$?
+		"$bin" -q --supervise -- sh -c 'trap "kill \$! 2>/dev/null; exit 9" 34; sleep 30 & kill -34 $PPID; wait' || rc=$?
 		assert_eq "$rc" 9 "$bin"
 	done
 }
 
 for t in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
 	run_test "${t#test_}" "$t"
-	rm -f "$TEST_TMP"/s.* "$TEST_TMP"/g.* "$TEST_TMP"/ready "$TEST_TMP"/polite "$TEST_TMP"/stubborn
+	rm -f "$TEST_TMP"/s.* "$TEST_TMP"/g.* "$TEST_TMP"/ready "$TEST_TMP"/polite* "$TEST_TMP"/stubborn*
 done

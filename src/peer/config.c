@@ -106,7 +106,7 @@ static const struct cfg_key keys[] = {
 	  .off = F(ready_path), .type = CFG_PATH },
 	{ "timeout", NULL, "30", "SECS", "wait for the init's answer to READY", .min = 1, .max = 3600,
 	  .off = F(timeout_ms), .type = CFG_MS },
-	{ "prepare-timeout", NULL, "120", "SECS", "the whole preparation of the new root", .min = 1, .max = 3600,
+	{ "prepare-timeout", NULL, "60", "SECS", "the whole preparation of the new root", .min = 1, .max = 3600,
 	  .off = F(prepare_timeout_ms), .type = CFG_MS },
 	{ "handshake-timeout", NULL, "10", "SECS", "connecting to the init and receiving its HELLO", .min = 1,
 	  .max = 600, .off = F(handshake_timeout_ms), .type = CFG_MS },

@@ -21,6 +21,7 @@
 #include "stint/log.h"
 #include "stint/peer_config.h"
 #include "stint/syscalls.h"
+#include "stint/config.h"
 #include "stint/util.h"
 #include "err.h"
 #include "handoff.h"
@@ -107,7 +108,7 @@ static int read_verdict(int sock, int *rootfd)
 	if (n <= 0 || rv.truncated)
 		return fail("the prepare worker ended without a verdict"), TARGET_FAILED;
 	msg[n] = '\0';
-	rc = atoi(msg);
+	rc = msg[0] >= '0' && msg[0] <= '2' && msg[1] == ' ' ? msg[0] - '0' : TARGET_FAILED;
 	reason = strchr(msg, ' ');
 	if (rc == TARGET_FAILED)
 		fail("%s", reason && reason[1] ? reason + 1 : "the prepare worker gave no reason");

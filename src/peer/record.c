@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "dirfile.h"
 #include "err.h"
 #include "record.h"
@@ -30,7 +31,7 @@ unsigned record_boot(int metafd)
 	int len;
 
 	if (dirfile_read(metafd, "boots", buf, sizeof(buf)) >= 0)
-		n = strtoul(buf, NULL, 10);
+		parse_decimal(buf, ~0UL, &n);
 	else if (errno != ENOENT)
 		return fail_errno("read the volume's boot count"), 0;
 	len = snprintf(buf, sizeof(buf), "%lu\n", n + 1);

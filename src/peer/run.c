@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/log.h"
 #include "stint/path.h"
 #include "stint/syscalls.h"
@@ -40,15 +41,30 @@ static int signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* "KEY=N:N" or "KEY=N" lines into the numbers that follow each key. */
+static void trust_field(const char *buf, const char *key, unsigned long long *a, unsigned long long *b)
+{
+	const char *p = strstr(buf, key);
+	unsigned long v;
+
+	if (!p || !(p = parse_decimal(p + strlen(key), ~0UL, &v)))
+		return;
+	*a = v;
+	if (b && *p == ':' && parse_decimal(p + 1, ~0UL, &v))
+		*b = v;
+}
+
 static void trust_load(struct peer_run *r, int run_dir)
 {
 	char buf[512];
+	unsigned long long init = 0;
 
 	if (dirfile_read(run_dir, TRUST_FILE, buf, sizeof(buf)) < 0)
 		return;
-	sscanf(buf, "user=%llu:%llu\nserved_mnt=%llu:%llu\nserved_init=%llu", &r->trust.pod_user.dev,
-	       &r->trust.pod_user.ino, &r->trust.served_mnt.dev, &r->trust.served_mnt.ino,
-	       (unsigned long long *)&r->trust.served_init);
+	trust_field(buf, "user=", &r->trust.pod_user.dev, &r->trust.pod_user.ino);
+	trust_field(buf, "served_mnt=", &r->trust.served_mnt.dev, &r->trust.served_mnt.ino);
+	trust_field(buf, "served_init=", &init, NULL);
+	r->trust.served_init = init;
 	if (r->trust.pod_user.ino)
 		log_debug("trust record: this pod's user namespace is %llu", r->trust.pod_user.ino);
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/util.h"
 #include "dirfile.h"
 #include "err.h"
@@ -43,6 +44,8 @@ int state_save(int dirfd, const char *name, const struct peer_state *st)
 
 static void parse_line(struct peer_state *st, const char *line)
 {
+	unsigned long n;
+
 	if (strncmp(line, "state=", 6) == 0)
 		copy_str(st->state, sizeof(st->state), line + 6);
 	else if (strncmp(line, "ready=", 6) == 0)
@@ -50,7 +53,7 @@ static void parse_line(struct peer_state *st, const char *line)
 	else if (strncmp(line, "status=", 7) == 0)
 		copy_str(st->status, sizeof(st->status), line + 7);
 	else if (strncmp(line, "boots=", 6) == 0)
-		st->boots = (unsigned)strtoul(line + 6, NULL, 10);
+		st->boots = parse_decimal(line + 6, ~0U, &n) ? (unsigned)n : 0;
 	else if (strncmp(line, "init=", 5) == 0)
 		copy_str(st->init, sizeof(st->init), line + 5);
 }

@@ -99,7 +99,7 @@ sample_value() {
 	ready-file) echo "$TEST_TMP/ready" ;;
 	root) echo / ;;
 	allow-uid) echo 0 ;;
-	timeout | grace | peer-idle-timeout) echo 1 ;;
+	timeout | grace | peer-timeout) echo 1 ;;
 	on-failure) echo exit ;;
 	supervise | forward-group) echo no ;;
 	rewrite) echo TERM:RTMIN+3 ;;

@@ -73,9 +73,9 @@ static void test_defaults(void)
 	ok(c.mode == PEER_MODE_PIVOT && c.then == PEER_THEN_WAIT && c.carry == PEER_CARRY_AUTO &&
 		   c.cgroup == PEER_CGROUP_KEEP && c.machine_id == PEER_MACHINE_ID_KEEP && c.lower.n == 0,
 	   "enum defaults: pivot, wait, auto, keep, keep; lower = image");
-	ok(c.timeout_ms == 30000 && c.prepare_timeout_ms == 120000 && c.handshake_timeout_ms == 10000 &&
+	ok(c.timeout_ms == 30000 && c.prepare_timeout_ms == 60000 && c.handshake_timeout_ms == 10000 &&
 		   c.wait_socket_ms == 0,
-	   "time defaults: timeout 30 s, prepare-timeout 120 s, handshake-timeout 10 s, wait-socket 0");
+	   "time defaults: timeout 30 s, prepare-timeout 60 s, handshake-timeout 10 s, wait-socket 0");
 	ok(strcmp(c.notify_target, "/run/host/notify/notify.sock") == 0 && strcmp(c.run_dir, "/run/stint-peer") == 0 &&
 		   strcmp(c.cgroup_path, "/sys/fs/cgroup/systemd") == 0 && c.log_level == LOG_INFO && !c.socket &&
 		   !c.notify,
