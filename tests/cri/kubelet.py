@@ -5,7 +5,7 @@ project's manifests.
 
   kubelet.py -r RUNTIME_SOCK -s STATE run-pod MANIFEST --root DIR
              [--claim NAME=PATH]... [--image OLD=NEW]... [--peer-arg ARG]...
-             [--cgroup-root /x] [--no-cgroup-resources] [--pod NAME]
+             [--cgroup-root /x] [--pod NAME]
   kubelet.py -r SOCK -s STATE probe               one readiness probe (exit = result)
   kubelet.py -r SOCK -s STATE wait-ready SECS     probe every periodSeconds until ready
   kubelet.py -r SOCK -s STATE stop NAME           StopContainer (grace = the pod's)
@@ -275,11 +275,8 @@ def container_config(st, pod, c, attempt):
         if v is not None:
             getattr(lsc, f).value = v
 
-    # A BestEffort pod: the kubelet's cpu.shares 2 and period, oom_score_adj
-    # 1000. Not in the cgroup v2 view, whose controllers stay on v1.
-    res = None
-    if not st["no_cgroup_resources"]:
-        res = api.LinuxContainerResources(cpu_period=100000, cpu_shares=2, oom_score_adj=1000)
+    # A BestEffort pod: the kubelet's cpu shares 2 and period, oom_score_adj 1000.
+    res = api.LinuxContainerResources(cpu_period=100000, cpu_shares=2, oom_score_adj=1000)
 
     envs = [api.KeyValue(key=e["name"], value=str(e.get("value", ""))) for e in c.get("env", [])]
     envs += [api.KeyValue(key="KUBERNETES_SERVICE_HOST", value="192.0.2.1"),
@@ -336,7 +333,7 @@ class Kubelet:
                    "attempt": 0, "poddir": poddir, "logdir": os.path.join(a.root, "logs", uid), "mounts": [],
                    "cgroup_parent": f"{a.cgroup_root.rstrip('/')}/kubepods/besteffort/pod{uid}",
                    "images": dict(kv.split("=", 1) for kv in a.image), "peer_args": a.peer_arg,
-                   "no_cgroup_resources": a.no_cgroup_resources, "containers": {}, "sandbox": None}
+                   "containers": {}, "sandbox": None}
         os.makedirs(self.st["logdir"])
         self.save()  # from here on delete-pod can undo what exists
         claims = dict(kv.split("=", 1) for kv in a.claim)
@@ -494,7 +491,6 @@ def main():
     p.add_argument("--peer-arg", action="append", default=[], help="appended to the stint-peer command")
     p.add_argument("--cgroup-root", default="/", help="the kubelet's --cgroup-root")
     p.add_argument("--pod-ip", default="192.0.2.10", help="the address the CNI plugin gives eth0")
-    p.add_argument("--no-cgroup-resources", action="store_true", help="no cpu/oom settings (cgroup v2 view)")
     sub.add_parser("probe")
     p = sub.add_parser("wait-ready")
     p.add_argument("seconds", type=float)

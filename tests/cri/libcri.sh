@@ -63,6 +63,9 @@ cri_gen_stubs() {
 }
 
 cri_write_config() {
+	local runc_binary=""
+	# The v2 view has no cpu controller: see tests/cri/runc-v2view.sh.
+	[ "$NODE_MODE" = v2 ] && runc_binary="BinaryName = \"$CRI_SRC/runc-v2view.sh\""
 	mkdir -p "$NODE"/{root,state,runc,opt,cni/bin,cni/net.d,kubelet}
 	ln -sf /usr/lib/cni/loopback "$NODE/cni/bin/loopback"
 	install -m 755 "$CRI_SRC/cni-dummy.sh" "$NODE/cni/bin/stint-dummy"
@@ -100,6 +103,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         Root = "$NODE/runc"
         SystemdCgroup = false
+        $runc_binary
 EOF
 }
 
@@ -119,7 +123,7 @@ cri_node_start() {
 	fi
 	# setsid: its own session, so nothing here waits for it; output to a
 	# file, so tests/run.sh's pipe does not stay open.
-	setsid unshare -m --propagation private sh -c "$pre exec containerd --config '$NODE/config.toml'" \
+	STINT_RUNC=$(command -v runc) setsid unshare -m --propagation private sh -c "$pre exec containerd --config '$NODE/config.toml'" \
 		</dev/null >"$NODE/containerd.log" 2>&1 &
 	echo $! >"$NODE/containerd.pid"
 	if ! wait_for 30 ctr --address "$CRI_SOCK" version >/dev/null 2>&1; then
