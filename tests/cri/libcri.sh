@@ -23,11 +23,11 @@ CRI_PY=/usr/bin/python3
 # the cgroup v2 view) and register its teardown. Call at the top level.
 cri_env() {
 	NODE_MODE=$1
-	NODE=$TEST_TMP/node
+	NODE=$TEST_TMP/node-$1
 	CRI_SOCK=$NODE/containerd.sock
 	# A cgroup root per run: the kubelet's --cgroup-root; everything the
 	# pods get is below it and removed at the end.
-	CGROOT=/stint-cri-$(basename "$TEST_TMP")
+	CGROOT=/stint-cri-$(basename "$TEST_TMP")-$1
 	KUBELET_ROOT=$NODE/kubelet
 	export NODE_MODE NODE CRI_SOCK CGROOT KUBELET_ROOT
 	defer cri_node_stop
@@ -153,6 +153,10 @@ cri_node_stop() {
 		p=$(cat "$f")
 		grep -qa containerd-shim "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p"
 	done
+	for f in "$NODE"/pv/*.loop; do
+		[ -f "$f" ] && losetup -d "$(cat "$f")" 2>/dev/null
+		rm -f "$f"
+	done
 	# The cgroups runc made for the pods' containers are gone with them;
 	# the parents (kubepods/besteffort/pod<uid>) are the kubelet's to remove.
 	for f in /sys/fs/cgroup/*"$CGROOT" /sys/fs/cgroup/unified"$CGROOT"; do
@@ -162,50 +166,59 @@ cri_node_stop() {
 }
 
 # ---- images ---------------------------------------------------------------
+# Built once per test file with buildah (the private store of lib-podman.sh)
+# into OCI archives in $CRI_IMAGES; each node imports them all.
 
-# cri_import ARCHIVE: into containerd's k8s.io namespace (the CRI plugin's).
-cri_import() {
-	timeout 300 ctr --address "$CRI_SOCK" -n k8s.io images import --no-unpack "$1" >/dev/null ||
-		fail "ctr images import $1"
-}
+CRI_IMAGES=$TEST_TMP/images
 
-# oci_archive IMAGE FILE: buildah's image as an OCI archive, uncompressed
-# (fast here; gzip would cost seconds of 2 busy cores).
+# oci_archive IMAGE NAME: buildah's IMAGE as $CRI_IMAGES/NAME.tar,
+# uncompressed (gzip would cost seconds of 2 busy cores for nothing here).
 oci_archive() {
-	timeout 300 buildah push -q --disable-compression "$1" "oci-archive:$2:$1" >/dev/null || fail "buildah push $1"
+	mkdir -p "$CRI_IMAGES"
+	timeout 300 buildah push -q --disable-compression "$1" "oci-archive:$CRI_IMAGES/$2.tar:$1" >/dev/null ||
+		fail "buildah push $1"
 }
 
 # The sandbox image: tests/cri/pause.c, static, FROM scratch.
 cri_build_pause() {
 	local ctr
-	musl-gcc -static -Os -s -Wall -Wextra -Werror -o "$NODE/pause" "$CRI_SRC/pause.c" || fail "building pause.c"
+	mkdir -p "$CRI_IMAGES"
+	musl-gcc -static -Os -s -Wall -Wextra -Werror -o "$CRI_IMAGES/pause" "$CRI_SRC/pause.c" ||
+		fail "building pause.c"
 	ctr=$(buildah from scratch) || fail "buildah from scratch"
-	buildah copy "$ctr" "$NODE/pause" /pause >/dev/null || fail "buildah copy"
+	buildah copy "$ctr" "$CRI_IMAGES/pause" /pause >/dev/null || fail "buildah copy"
 	buildah config --entrypoint '["/pause"]' "$ctr" || fail "buildah config"
 	buildah commit -q "$ctr" localhost/stint-pause:1 >/dev/null || fail "buildah commit"
 	buildah rm "$ctr" >/dev/null
-	oci_archive localhost/stint-pause:1 "$NODE/pause.tar"
-	cri_import "$NODE/pause.tar"
+	oci_archive localhost/stint-pause:1 pause
 }
 
 # cri_build_os ROOTFS TAG STOPSIGNAL: k8s/images/Containerfile.os over a
-# base image made from ROOTFS; imported as localhost/stint-os:TAG.
+# base image made from ROOTFS, as localhost/stint-os:TAG.
 cri_build_os() {
 	local root=$1 tag=$2 sig=$3
 	podman_import "$root" "localhost/os-base:$tag" "$IMAGE_PATH"
 	timeout 300 buildah build -q --network none -f "$TOP/k8s/images/Containerfile.os" \
 		--build-arg "BASE=localhost/os-base:$tag" --build-arg "STOP_SIGNAL=$sig" \
 		-t "localhost/stint-os:$tag" "$(dirname "$STINT_STATIC")" >/dev/null || fail "building Containerfile.os ($tag)"
-	oci_archive "localhost/stint-os:$tag" "$NODE/os-$tag.tar"
-	cri_import "$NODE/os-$tag.tar"
-	rm -f "$NODE/os-$tag.tar"
+	oci_archive "localhost/stint-os:$tag" "os-$tag"
 }
 
+# k8s/images/Containerfile.peer: the static stint-peer FROM scratch.
 cri_build_peer() {
 	timeout 120 buildah build -q -f "$TOP/k8s/images/Containerfile.peer" -t localhost/stint-peer:latest \
 		"$(dirname "$STINT_PEER_STATIC")" >/dev/null || fail "building Containerfile.peer"
-	oci_archive localhost/stint-peer:latest "$NODE/peer.tar"
-	cri_import "$NODE/peer.tar"
+	oci_archive localhost/stint-peer:latest peer
+}
+
+# cri_import_images: every archive into containerd's k8s.io namespace (the
+# CRI plugin's), unpacked for the overlayfs snapshotter.
+cri_import_images() {
+	local f
+	for f in "$CRI_IMAGES"/*.tar; do
+		timeout 300 ctr --address "$CRI_SOCK" -n k8s.io images import "$f" >/dev/null ||
+			fail "ctr images import $f"
+	done
 }
 
 # ---- persistent volumes ---------------------------------------------------
