@@ -144,14 +144,14 @@ cri_node_stop() {
 	if kill -0 "$pid" 2>/dev/null; then
 		timeout 120 env PYTHONPATH="$NODE/gen" nsenter -t "$pid" -m -- "$CRI_PY" "$CRI_SRC/kubelet.py" \
 			-r "$CRI_SOCK" cleanup-all >/dev/null 2>&1
-		kill -TERM "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	for f in "$NODE"/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
-		grep -qa containerd-shim "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p"
+		if grep -qa containerd-shim "/proc/$p/cmdline" 2>/dev/null; then kill -KILL "$p" || true; fi
 	done
 	for f in "$NODE"/pv/*.loop; do
 		[ -f "$f" ] && losetup -d "$(cat "$f")" 2>/dev/null
