@@ -175,28 +175,13 @@ test_pod_security() {
 # pss.mjs must catch each of these (else a pass above means nothing), and
 # must not flag what the standards allow. Each case changes the pod of
 # k8s/pod.yaml ("pod") or the restricted variant of the overlay's pod
-# ("restricted") and checks the OS container alone.
+# ("restricted") and checks the OS container alone (pss.mjs --variants:
+# one node process per group).
 test_pss_checker() {
-	local name file sets level want args words w out n=0
+	local group name sets level want out n=0
 	render "$K8S/overlays/pivot-drop-all" overlay.yaml
-	# name|pod or restricted|--set PATH=JSON ... (space separated)|level|reason
-	while IFS='|' read -r name file sets level want; do
-		args=(--only os)
-		if [ "$file" = restricted ]; then
-			args+=("${RESTRICTED_SETS[@]}")
-			file=overlay.yaml
-		else
-			file=$K8S/pod.yaml
-		fi
-		read -r -a words <<<"$sets"
-		for w in "${words[@]}"; do args+=(--set "$w"); done
-		out=$(pss "${args[@]}" "$file") || fail "$name: pss.mjs failed"
-		[ "$(echo "$out" | sed -n 's/.*"level":"\([a-z]*\)".*/\1/p')" = "$level" ] ||
-			{ echo "$out"; fail "$name: expected level $level"; }
-		[ -z "$want" ] || grep -qF -- "$want" <<<"$out" || { echo "$out"; fail "$name: no '$want'"; }
-		echo "ok: $name -> $level${want:+ ($want)}"
-		n=$((n + 1))
-	done <<'EOF'
+	# name|pod or restricted|PATH=JSON ... (space separated, - for none)|level|reason
+	cat >cases.txt <<'EOF'
 hostNetwork|pod|hostNetwork=true|privileged|hostNetwork=true
 hostPID|pod|hostPID=true|privileged|hostPID=true
 hostIPC|pod|hostIPC=true|privileged|hostIPC=true
@@ -217,7 +202,7 @@ SELinux user|pod|containers/os/securityContext/seLinuxOptions={"user":"system_u"
 SELinux type container_t|pod|containers/os/securityContext/seLinuxOptions={"type":"container_t"}|baseline|
 Windows hostProcess|pod|securityContext={"windowsOptions":{"hostProcess":true}}|privileged|hostProcess
 probe host|pod|containers/os/readinessProbe={"httpGet":{"host":"192.0.2.1","port":80}}|privileged|httpGet.host
-restricted as README says|restricted||restricted|
+restricted as README says|restricted|-|restricted|
 nfs volume|restricted|volumes=[{"name":"n","nfs":{"server":"s","path":"/"}}]|baseline|volume types: n is nfs
 allowPrivilegeEscalation|restricted|containers/os/securityContext/allowPrivilegeEscalation=true|baseline|allowPrivilegeEscalation
 root without a user namespace|restricted|hostUsers=true|baseline|runAsNonRoot: container os
@@ -229,6 +214,28 @@ capability other than NET_BIND_SERVICE|restricted|containers/os/securityContext/
 NET_BIND_SERVICE is allowed|restricted|containers/os/securityContext/capabilities={"drop":["ALL"],"add":["NET_BIND_SERVICE"]}|restricted|
 drop ALL missing|restricted|containers/os/securityContext/capabilities={}|baseline|does not drop ALL
 EOF
+	for group in pod restricted; do
+		awk -F'|' -v g=$group '$2 == g {print $3}' cases.txt >"variants-$group.txt"
+		if [ $group = pod ]; then
+			pss --only os --variants "$K8S/pod.yaml" <"variants-$group.txt" >"out-$group.txt"
+		else
+			pss --only os "${RESTRICTED_SETS[@]}" --variants overlay.yaml <"variants-$group.txt" >"out-$group.txt"
+		fi || fail "pss.mjs --variants failed ($group)"
+		assert_eq "$(wc -l <"out-$group.txt")" "$(wc -l <"variants-$group.txt")" "answers for the $group cases"
+	done
+	declare -A seen=([pod]=0 [restricted]=0)
+	while IFS='|' read -r name group sets level want; do
+		# The answers come in the order of the cases of each group.
+		seen[$group]=$((seen[$group] + 1))
+		out=$(sed -n "${seen[$group]}p" "out-$group.txt")
+		grep -qF "\"variant\":\"${sets//\"/\\\"}\"" <<<"$out" || { echo "$out"; fail "$name: answer out of order"; }
+		[ -n "$out" ] || fail "$name: no answer"
+		[ "$(echo "$out" | sed -n 's/.*"level":"\([a-z]*\)".*/\1/p')" = "$level" ] ||
+			{ echo "$out"; fail "$name: expected level $level"; }
+		[ -z "$want" ] || grep -qF -- "$want" <<<"$out" || { echo "$out"; fail "$name: no '$want'"; }
+		echo "ok: $name -> $level${want:+ ($want)}"
+		n=$((n + 1))
+	done <cases.txt
 	[ "$n" -eq 31 ] || fail "$n cases ran, not 31"
 }
 

@@ -17,6 +17,10 @@
 //       below the pod spec, "containers/NAME" picks a container (or init
 //       container) by name: --set hostUsers=false
 //       --set 'containers/os/securityContext/seccompProfile={"type":"RuntimeDefault"}'
+//   node pss.mjs --variants [--only C] [--set ...] FILE < LINES
+//       the same for each line of stdin: a variant is a space-separated list
+//       of further PATH=JSON changes ("-" for none); one JSON line each, in
+//       order (one node process for many cases).
 //   node pss.mjs --admit FILE...
 //       every pod in a namespace must be admitted by the Namespace object of
 //       that name in the same files (its pod-security.kubernetes.io/enforce
@@ -221,29 +225,37 @@ function setPath(spec, path, value) {
 	node[segs[segs.length - 1]] = value;
 }
 
+function parseSet(arg) {
+	const m = /^([^=]+)=(.*)$/s.exec(arg || "");
+	if (!m) die(`--set needs PATH=JSON, not '${arg}'`);
+	try {
+		return [m[1], JSON.parse(m[2])];
+	} catch {
+		return die(`--set ${m[1]}: value is not JSON: ${m[2]}`);
+	}
+}
+
 function main(argv) {
-	let only = null, admit = false;
+	let only = null, admit = false, variants = false;
 	const sets = [], files = [];
 	for (let i = 0; i < argv.length; i++) {
 		if (argv[i] === "--only") only = argv[++i];
 		else if (argv[i] === "--admit") admit = true;
-		else if (argv[i] === "--set") {
-			const m = /^([^=]+)=(.*)$/s.exec(argv[++i] || "");
-			if (!m) die("--set needs PATH=JSON");
-			let v;
-			try { v = JSON.parse(m[2]); } catch { die(`--set ${m[1]}: value is not JSON: ${m[2]}`); }
-			sets.push([m[1], v]);
-		} else if (argv[i].startsWith("-")) die(`unknown option ${argv[i]}`);
+		else if (argv[i] === "--variants") variants = true;
+		else if (argv[i] === "--set") sets.push(parseSet(argv[++i]));
+		else if (argv[i].startsWith("-")) die(`unknown option ${argv[i]}`);
 		else files.push(argv[i]);
 	}
 	if (!files.length) die("usage: node pss.mjs [--only CONTAINER] [--set PATH=JSON]... [--admit] FILE...");
 	const objs = files.flatMap((f) => parseAllDocuments(readFileSync(f, "utf8")).map((d) => d.toJS()).filter(Boolean));
 	const pods = podsOf(objs);
 	if (!pods.length) die(`no Pod or pod template in ${files.join(" ")}`);
+	const lines = variants ? readFileSync(0, "utf8").split("\n").filter((l) => l.trim()) : [null];
 	let rc = 0;
-	for (const p of pods) {
+	for (const p of pods) for (const line of lines) {
 		const spec = structuredClone(p.spec);
-		for (const [path, v] of sets) setPath(spec, path, v);
+		const extra = line && line.trim() !== "-" ? line.trim().split(/\s+/).map(parseSet) : [];
+		for (const [path, v] of [...sets, ...extra]) setPath(spec, path, v);
 		if (only) {
 			const keep = (cs) => (cs || []).filter((c) => c.name === only);
 			if (!containersOf(spec).some((c) => c.name === only)) die(`${p.name}: no container ${only}`);
@@ -252,7 +264,8 @@ function main(argv) {
 		}
 		const r = evaluate(p.meta, spec);
 		if (!admit) {
-			console.log(JSON.stringify({ object: p.name, ...(only ? { container: only } : {}), ...r }));
+			console.log(JSON.stringify({ object: p.name, ...(only ? { container: only } : {}),
+				...(line !== null ? { variant: line } : {}), ...r }));
 			continue;
 		}
 		const ns = objs.find((o) => o.kind === "Namespace" && o.metadata.name === (p.namespace || "default"));
