@@ -148,7 +148,8 @@ test_pod_security() {
 	local f out
 	render "$K8S/base" base.yaml
 	render "$K8S/overlays/pivot-drop-all" overlay.yaml
-	for f in base.yaml overlay.yaml; do
+	render "$K8S/overlays/chroot" chroot.yaml
+	for f in base.yaml overlay.yaml chroot.yaml; do
 		pss --admit "$f" | tee admit.txt || fail "$f: the Namespace does not admit the pod"
 		assert_file_has_content admit.txt '^StatefulSet/stint-os in stint: needs privileged; enforce privileged: admitted; warn: 1 violation\(s\) of baseline; audit: [0-9]+ violation\(s\) of restricted$'
 		sed 's#pod-security.kubernetes.io/enforce: privileged#pod-security.kubernetes.io/enforce: baseline#' "$f" >strict.yaml
@@ -156,7 +157,7 @@ test_pod_security() {
 		if pss --admit strict.yaml >strict.txt; then cat strict.txt; fail "$f: admitted under enforce baseline"; fi
 		assert_file_has_content strict.txt 'REJECTED'
 	done
-	for f in base.yaml overlay.yaml "$K8S/pod.yaml"; do
+	for f in base.yaml overlay.yaml chroot.yaml "$K8S/pod.yaml"; do
 		out=$(pss "$f")
 		echo "$out"
 		assert_eq "$(echo "$out" | sed -n 's/.*"baseline":\(\[[^]]*\]\).*/\1/p')" \
