@@ -64,7 +64,8 @@ cri_gen_stubs() {
 
 cri_write_config() {
 	local runc_binary=""
-	# The v2 view has no cpu controller: see tests/cri/runc-v2view.sh.
+	# The v2 view: no cpu controller, and containerd 1.6 would let a
+	# privileged container clear nsdelegate; see tests/cri/runc-v2view.sh.
 	[ "$NODE_MODE" = v2 ] && runc_binary="BinaryName = \"$CRI_SRC/runc-v2view.sh\""
 	mkdir -p "$NODE"/{root,state,runc,opt,cni/bin,cni/net.d,kubelet}
 	ln -sf /usr/lib/cni/loopback "$NODE/cni/bin/loopback"
