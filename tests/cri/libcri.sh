@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A Kubernetes node for tests/cri: containerd 1.6 with its CRI plugin,
 # started by the test (no system service) with its root, state, sockets,
 # runc state, CNI config and cgroups under names of its own, the images
@@ -34,6 +35,7 @@ cri_env() {
 }
 
 node_pid() { cat "$NODE/containerd.pid" 2>/dev/null; }
+cri_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # in_node CMD...: run CMD in containerd's mount namespace.
 in_node() { nsenter -t "$(node_pid)" -m -- "$@"; }
@@ -137,6 +139,18 @@ cri_node_start() {
 	fi
 }
 
+# cri_rm_cgroups: remove this node's cgroup root in every hierarchy;
+# false while some of it is left.
+cri_rm_cgroups() {
+	local d left=0
+	for d in /sys/fs/cgroup/*"$CGROOT" /sys/fs/cgroup/unified"$CGROOT"; do
+		[ -d "$d" ] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ ! -d "$d" ] || left=1
+	done
+	[ $left = 0 ]
+}
+
 # cri_node_stop: every sandbox removed through CRI, containerd stopped, any
 # shim left killed (their pid files), the cgroup root removed.
 cri_node_stop() {
@@ -146,13 +160,20 @@ cri_node_stop() {
 		timeout 120 env PYTHONPATH="$NODE/gen" nsenter -t "$pid" -m -- "$CRI_PY" "$CRI_SRC/kubelet.py" \
 			-r "$CRI_SOCK" cleanup-all >/dev/null 2>&1
 		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
+		wait_for 10 cri_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
-	for f in "$NODE"/state/io.containerd.runtime.v2.task/*/*/shim.pid; do
+	# Normally nothing is left here. If containers outlived containerd (it
+	# died), their shims (each the parent of a container's init, whose pid
+	# the task's init.pid holds) are found and runc removes the containers
+	# in the node's mount namespace (a shim's) before the shims are killed.
+	for f in "$NODE"/state/io.containerd.runtime.v2.task/*/*/init.pid; do
 		[ -f "$f" ] || continue
-		p=$(cat "$f")
-		if grep -qa containerd-shim "/proc/$p/cmdline" 2>/dev/null; then kill -KILL "$p" || true; fi
+		p=$(awk '{print $4}' "/proc/$(cat "$f")/stat" 2>/dev/null) || continue
+		grep -qaF -- "$CRI_SOCK" "/proc/$p/cmdline" 2>/dev/null || continue
+		for i in $(nsenter -t "$p" -m -- runc --root "$NODE/runc/k8s.io" list -q 2>/dev/null); do
+			nsenter -t "$p" -m -- runc --root "$NODE/runc/k8s.io" delete -f "$i" 2>/dev/null || true
+		done
+		kill -KILL "$p" 2>/dev/null || true
 	done
 	for f in "$NODE"/pv/*.loop; do
 		[ -f "$f" ] && losetup -d "$(cat "$f")" 2>/dev/null
@@ -160,9 +181,8 @@ cri_node_stop() {
 	done
 	# The cgroups runc made for the pods' containers are gone with them;
 	# the parents (kubepods/besteffort/pod<uid>) are the kubelet's to remove.
-	for f in /sys/fs/cgroup/*"$CGROOT" /sys/fs/cgroup/unified"$CGROOT"; do
-		[ -d "$f" ] && find "$f" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
+	# A cgroup whose last process is still exiting cannot be removed yet.
+	wait_for 10 cri_rm_cgroups || true
 	rm -f "$NODE/containerd.pid"
 }
 
