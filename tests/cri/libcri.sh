@@ -30,7 +30,11 @@ cri_env() {
 	# pods get is below it and removed at the end.
 	CGROOT=/stint-cri-$(basename "$TEST_TMP")-$1
 	KUBELET_ROOT=$NODE/kubelet
-	export NODE_MODE NODE CRI_SOCK CGROOT KUBELET_ROOT
+	# containerd's root (metadata, content, image snapshots) is one per
+	# file: a later node (the v2 view after v1) starts on it like a node
+	# that rebooted, with the images already there. State is per node.
+	CRI_ROOT=$TEST_TMP/containerd-root
+	export NODE_MODE NODE CRI_SOCK CGROOT KUBELET_ROOT CRI_ROOT
 	defer cri_node_stop
 }
 
@@ -69,7 +73,7 @@ cri_write_config() {
 	# The v2 view: no cpu controller, and containerd 1.6 would let a
 	# privileged container clear nsdelegate; see tests/cri/runc-v2view.sh.
 	[ "$NODE_MODE" = v2 ] && runc_binary="BinaryName = \"$CRI_SRC/runc-v2view.sh\""
-	mkdir -p "$NODE"/{root,state,runc,opt,cni/bin,cni/net.d,kubelet}
+	mkdir -p "$NODE"/{state,runc,opt,cni/bin,cni/net.d,kubelet} "$CRI_ROOT"
 	ln -sf /usr/lib/cni/loopback "$NODE/cni/bin/loopback"
 	install -m 755 "$CRI_SRC/cni-dummy.sh" "$NODE/cni/bin/stint-dummy"
 	cat >"$NODE/cni/net.d/10-stint.conflist" <<'EOF'
@@ -79,7 +83,7 @@ EOF
 	# asking for oom_score_adj -998 would fail (LAB-FACTS).
 	cat >"$NODE/config.toml" <<EOF
 version = 2
-root = "$NODE/root"
+root = "$CRI_ROOT"
 state = "$NODE/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]

@@ -138,9 +138,14 @@ test_setup() {
 
 test_node_up() {
 	cri_node_start
-	cri_import_images
+	# The first node imports the images; the next one finds them in the
+	# root it shares with the first.
+	ctr --address "$CRI_SOCK" -n k8s.io images ls -q >images.txt
+	grep -qx localhost/stint-pause:1 images.txt || cri_import_images
 	ctr --address "$CRI_SOCK" -n k8s.io images ls -q | tee images.txt
 	assert_file_has_content images.txt '^localhost/stint-os:debian$'
+	assert_file_has_content images.txt '^localhost/stint-os:busybox$'
+	assert_file_has_content images.txt '^localhost/stint-peer:latest$'
 	assert_file_has_content images.txt '^localhost/stint-pause:1$'
 }
 
@@ -152,23 +157,27 @@ test_busybox_boot() {
 	pv=$(pv_dir busybox)
 	run_pod bb "$K8S/pod.yaml" busybox "stint-pod-state=$pv" "${BUSYBOX_READY[@]}" || fail "run-pod"
 	wait_ready bb
-	os_sh bb cat /var/lib/demo/boots >boots.txt
-	assert_eq "$(cat boots.txt)" 1 "boots"
 	# What the kubelet mounted reached the booted root through the peer's
 	# carry: the ConfigMap (atomic-writer layout), the service-account
-	# token, /etc/hosts with the pod's name, the termination log.
-	os_sh bb readlink /etc/stint/..data >data.txt
-	assert_file_has_content data.txt '^\.\.[0-9_.]+$'
-	os_sh bb grep -q '^\[stint\]' /etc/stint/stint.ini || fail "stint.ini not readable through ..data"
-	os_sh bb test -s /var/run/secrets/kubernetes.io/serviceaccount/token || fail "no service-account token"
-	os_sh bb grep -q 'stint-pod$' /etc/hosts || fail "/etc/hosts is not the kubelet's"
-	os_sh bb test -e /dev/termination-log || fail "no termination log"
+	# token, /etc/hosts with the pod's name, the termination log. One exec
+	# for all the looks (each exec costs a CRI round trip).
+	os_sh bb sh -c 'echo "boots=$(cat /var/lib/demo/boots)"; echo "data=$(readlink /etc/stint/..data)"
+		grep -q "^\[stint\]" /etc/stint/stint.ini && echo ini=ok
+		test -s /var/run/secrets/kubernetes.io/serviceaccount/token && echo token=ok
+		grep -q "stint-pod\$" /etc/hosts && echo hosts=ok
+		test -e /dev/termination-log && echo termlog=ok' >look.txt
+	cat look.txt
+	assert_file_has_content look.txt '^boots=1$'
+	assert_file_has_content look.txt '^data=\.\.[0-9_.]+$'
+	assert_file_has_content look.txt '^ini=ok$'
+	assert_file_has_content look.txt '^token=ok$'
+	assert_file_has_content look.txt '^hosts=ok$'
+	assert_file_has_content look.txt '^termlog=ok$'
 	# The handoff emptyDir is a tmpfs of its sizeLimit (1Mi) in the peer.
 	in_node grep -q " $KUBELET_ROOT/pods/[^ ]*/kubernetes.io~empty-dir/handoff .*[ ,]size=1024k[, ]" /proc/self/mountinfo ||
 		fail "the emptyDir is not a 1Mi tmpfs"
-	os_sh bb sh -c 'echo "kept $$" >/var/lib/cri-keep'
-	os_sh bb cat /var/lib/cri-keep >keep.txt
-	cp keep.txt "$NODE/bb.keep"
+	os_sh bb sh -c 'echo "kept $$" >/var/lib/cri-keep && cat /var/lib/cri-keep' >"$NODE/bb.keep"
+	assert_file_has_content "$NODE/bb.keep" '^kept [0-9]+$'
 }
 
 # StopContainer: busybox init runs its ::shutdown on the image's STOPSIGNAL
@@ -183,8 +192,8 @@ test_busybox_stop() {
 # again, with what the OS wrote.
 test_busybox_restart() {
 	restart_os bb
-	assert_eq "$(os_sh bb cat /var/lib/demo/boots)" 2 "boots after the container restart"
-	assert_eq "$(os_sh bb cat /var/lib/cri-keep)" "$(cat "$NODE/bb.keep")" "a file written in the OS"
+	assert_eq "$(os_sh bb sh -c 'echo $(cat /var/lib/demo/boots) $(cat /var/lib/cri-keep)')" "2 $(cat "$NODE/bb.keep")" \
+		"boots and a file written in the OS, after the container restart"
 }
 
 # The sidecar restarts while the OS runs: the OS is not disturbed, and the
@@ -212,16 +221,18 @@ test_busybox_statefulset_recreated() {
 	wait_ready ssbb
 	kubelet ssbb logs os >os.log
 	assert_file_has_content os.log 'switched root: pivoted by the peer'
-	os_sh ssbb grep -q 'stint-os-0.stint-os' /etc/hosts || fail "/etc/hosts lacks the StatefulSet pod's name"
-	assert_eq "$(os_sh ssbb sed -n 's/^CapEff:\t//p' /proc/1/status)" 0000000000000000 "the OS's capabilities"
-	os_sh ssbb sh -c 'echo first-pod >/var/lib/cri-keep'
+	os_sh ssbb sh -c 'grep -q "stint-os-0.stint-os" /etc/hosts && echo hosts=ok
+		sed -n "s/^CapEff:\t/caps=/p" /proc/1/status; echo first-pod >/var/lib/cri-keep' >look.txt
+	cat look.txt
+	assert_file_has_content look.txt '^hosts=ok$'
+	assert_file_has_content look.txt '^caps=0000000000000000$'
 	delete_pod ssbb
 	pv_ext4_release ss-busybox
 	pv=$(pv_ext4 ss-busybox 64M)
 	run_pod ssbb "$OVERLAY" busybox "state-stint-os-0=$pv" "${BUSYBOX_READY[@]}" || fail "run-pod again"
 	wait_ready ssbb
-	assert_eq "$(os_sh ssbb cat /var/lib/demo/boots)" 2 "boots of the re-created pod"
-	assert_eq "$(os_sh ssbb cat /var/lib/cri-keep)" first-pod "a file written by the first pod"
+	assert_eq "$(os_sh ssbb sh -c 'echo $(cat /var/lib/demo/boots) $(cat /var/lib/cri-keep)')" "2 first-pod" \
+		"boots and a file written by the first pod, in the re-created pod"
 	delete_pod ssbb
 	pv_ext4_release ss-busybox
 }
@@ -239,15 +250,18 @@ test_systemd_boot() {
 	kubelet sd probe >probe.txt
 	assert_file_has_content probe.txt '^ready'
 	wait_for 30 systemd_running sd || { os_sh sd systemctl --failed; fail "systemd is not running"; }
-	os_sh sd cat /proc/1/cgroup >cgroup.txt
+	os_sh sd sh -c 'cat /proc/1/cgroup; echo "fs=$(stat -f -c %T /sys/fs/cgroup)"
+		echo "mid=$(cat /etc/machine-id)"; echo "kept $$" >/var/lib/cri-keep; echo "keep=$(cat /var/lib/cri-keep)"' >look.txt
+	cat look.txt
 	if [ "$NODE_MODE" = v2 ]; then
 		# (The v1 hierarchies still list there; nothing is in them.)
-		assert_file_has_content cgroup.txt '^0::/init\.scope$'
-		assert_eq "$(os_sh sd stat -f -c %T /sys/fs/cgroup)" cgroup2fs "the OS's /sys/fs/cgroup in the v2 view"
+		assert_file_has_content look.txt '^0::/init\.scope$'
+		assert_file_has_content look.txt '^fs=cgroup2fs$'
 	fi
-	os_sh sd cat /etc/machine-id >"$NODE/sd.machine-id"
-	os_sh sd sh -c 'echo "kept $$" >/var/lib/cri-keep'
-	os_sh sd cat /var/lib/cri-keep >"$NODE/sd.keep"
+	assert_file_has_content look.txt '^mid=[0-9a-f]{32}$'
+	sed -n 's/^mid=//p' look.txt >"$NODE/sd.machine-id"
+	sed -n 's/^keep=//p' look.txt >"$NODE/sd.keep"
+	[ -s "$NODE/sd.keep" ] || fail "could not write a file in the OS"
 }
 
 # StopContainer: SIGRTMIN+3 (the image's STOPSIGNAL) halts systemd, exit 0;
@@ -259,8 +273,8 @@ test_systemd_stop() {
 
 test_systemd_restart() {
 	restart_os sd
-	assert_eq "$(os_sh sd cat /etc/machine-id)" "$(cat "$NODE/sd.machine-id")" "machine-id after the restart"
-	assert_eq "$(os_sh sd cat /var/lib/cri-keep)" "$(cat "$NODE/sd.keep")" "a file written in the OS"
+	assert_eq "$(os_sh sd sh -c 'echo $(cat /etc/machine-id) $(cat /var/lib/cri-keep)')" \
+		"$(cat "$NODE/sd.machine-id") $(cat "$NODE/sd.keep")" "machine-id and a file written in the OS, after the restart"
 }
 
 # The sidecar restarts while systemd runs: the OS's sd_notify path still
@@ -285,16 +299,15 @@ test_systemd_statefulset_recreated() {
 	# shellcheck disable=SC2046
 	run_pod sssd "$BASE_SS" debian "state-stint-os-0=$pv" $(v1_systemd) || fail "run-pod"
 	wait_ready sssd
-	os_sh sssd sh -c 'echo first-pod >/var/lib/cri-keep'
-	os_sh sssd cat /etc/machine-id >mid.txt
+	os_sh sssd sh -c 'echo first-pod >/var/lib/cri-keep; cat /etc/machine-id' >mid.txt
 	delete_pod sssd
 	pv_ext4_release ss-debian
 	pv=$(pv_ext4 ss-debian 256M)
 	# shellcheck disable=SC2046
 	run_pod sssd "$BASE_SS" debian "state-stint-os-0=$pv" $(v1_systemd) || fail "run-pod again"
 	wait_ready sssd
-	assert_eq "$(os_sh sssd cat /var/lib/cri-keep)" first-pod "a file written by the first pod"
-	assert_eq "$(os_sh sssd cat /etc/machine-id)" "$(cat mid.txt)" "machine-id of the re-created pod"
+	assert_eq "$(os_sh sssd sh -c 'echo $(cat /var/lib/cri-keep) $(cat /etc/machine-id)')" "first-pod $(cat mid.txt)" \
+		"a file written by the first pod and its machine-id, in the re-created pod"
 	delete_pod sssd
 	pv_ext4_release ss-debian
 }
@@ -372,7 +385,7 @@ run_test "v1 systemd pivot-drop-all StatefulSet pod: pivoted, no caps; ready onl
 run_test "v1: node down: no sandbox, process, cgroup or netns left" test_node_down_clean
 
 cri_env v2
-run_test "v2 view: containerd in the cgroup v2 view (unified hierarchy over /sys/fs/cgroup, nsdelegate)" test_node_up
+run_test "v2 view: containerd in the cgroup v2 view (unified hierarchy over /sys/fs/cgroup, nsdelegate), same images" test_node_up
 run_test "v2 busybox k8s/pod.yaml: boot -> ready; kubelet volumes reach the booted root" test_busybox_boot
 run_test "v2 systemd k8s/pod.yaml as shipped (cgroup-path /sys/fs/cgroup): 0::/init.scope, READY=1, running" test_systemd_boot
 run_test "v2 systemd: StopContainer -> exit 0, not ready at the next probe" test_systemd_stop
