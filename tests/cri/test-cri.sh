@@ -58,6 +58,13 @@ wait_ready() {
 	}
 }
 
+# peer_boots POD: the boot count the peer reports (stint-peer status -v;
+# the count lives on the PV, so it spans containers and pods).
+peer_boots() {
+	kubelet "$1" exec stint-peer -- /usr/bin/stint-peer status -v -c /etc/stint/peer.ini 2>&1 |
+		sed -n 's/^boots=//p'
+}
+
 probe_fails() { ! kubelet "$1" probe >/dev/null 2>&1; }
 probe_says() { kubelet "$1" probe 2>&1 | grep -qF -- "$2"; }
 heartbeat_after() { [ "$(os_sh "$1" cat /var/lib/demo/heartbeat)" != "$2" ]; }
@@ -194,6 +201,7 @@ test_busybox_restart() {
 	restart_os bb
 	assert_eq "$(os_sh bb sh -c 'echo $(cat /var/lib/demo/boots) $(cat /var/lib/cri-keep)')" "2 $(cat "$NODE/bb.keep")" \
 		"boots and a file written in the OS, after the container restart"
+	assert_eq "$(peer_boots bb)" 2 "the peer's boot count"
 }
 
 # The sidecar restarts while the OS runs: the OS is not disturbed, and the
@@ -207,6 +215,7 @@ test_busybox_sidecar_restart() {
 	stop_os bb
 	restart_os bb
 	assert_eq "$(os_sh bb cat /var/lib/demo/boots)" 3 "boots after the sidecar restart and an OS restart"
+	assert_eq "$(peer_boots bb)" 3 "the new peer's boot count (from the PV)"
 	kubelet bb logs stint-peer >peer.log
 	assert_file_has_content peer.log 'step 6/7 switch'
 }
@@ -233,6 +242,7 @@ test_busybox_statefulset_recreated() {
 	wait_ready ssbb
 	assert_eq "$(os_sh ssbb sh -c 'echo $(cat /var/lib/demo/boots) $(cat /var/lib/cri-keep)')" "2 first-pod" \
 		"boots and a file written by the first pod, in the re-created pod"
+	assert_eq "$(peer_boots ssbb)" 2 "the peer's boot count in the re-created pod"
 	delete_pod ssbb
 	pv_ext4_release ss-busybox
 }
@@ -275,6 +285,7 @@ test_systemd_restart() {
 	restart_os sd
 	assert_eq "$(os_sh sd sh -c 'echo $(cat /etc/machine-id) $(cat /var/lib/cri-keep)')" \
 		"$(cat "$NODE/sd.machine-id") $(cat "$NODE/sd.keep")" "machine-id and a file written in the OS, after the restart"
+	assert_eq "$(peer_boots sd)" 2 "the peer's boot count"
 }
 
 # The sidecar restarts while systemd runs: the OS's sd_notify path still
