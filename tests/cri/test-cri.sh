@@ -2,14 +2,15 @@
 # The project's pods under a real CRI runtime, driven like a kubelet drives
 # it: containerd 1.6 (its CRI plugin) started by this file, the images built
 # from k8s/images/ and imported, tests/cri/kubelet.py reading the manifests
-# (k8s/pod.yaml for the base's pod; the pivot-drop-all overlay rendered, as
-# the StatefulSet controller's first pod stint-os-0 with claim
-# state-stint-os-0) and calling RunPodSandbox, CreateContainer (the native
-# sidecar first), ExecSync of the readiness probe every periodSeconds,
-# StopContainer (the image's STOPSIGNAL: containerd 1.6 has no CRI stop
-# signal), RemoveContainer. busybox and Debian systemd; on this host's
-# cgroups (v1, hybrid) and then in the cgroup v2 view (the unified
-# hierarchy bound over /sys/fs/cgroup for containerd, runc and the pods).
+# (k8s/pod.yaml; the k8s/base and pivot-drop-all StatefulSets rendered, as
+# the controller's first pod stint-os-0 with claim state-stint-os-0) and
+# calling RunPodSandbox, CreateContainer (the native sidecar first),
+# ExecSync of the readiness probe every periodSeconds, StopContainer (the
+# image's STOPSIGNAL: containerd 1.6 has no CRI stop signal),
+# RemoveContainer. busybox and Debian systemd; on this host's cgroups (v1,
+# hybrid), then in the cgroup v2 view (the unified hierarchy bound over
+# /sys/fs/cgroup for containerd, runc and the pods; a second containerd on
+# the first one's root, so the images are imported once).
 #
 # On this cgroup v1 host the peer gets `--cgroup-path /sys/fs/cgroup/systemd`
 # (the manifests say /sys/fs/cgroup, for cgroup v2 nodes); in the v2 view the
