@@ -45,10 +45,24 @@ render() {
 	fi
 }
 
+# The base renders to statefulset.yaml's objects, each in the namespace
+# "stint", plus that Namespace (k8s/base/namespace.yaml).
 test_kustomize_base() {
 	render "$K8S/base" base.yaml
 	validate base.yaml
-	node "$NODE_DIR/same-objects.mjs" base.yaml "$K8S/statefulset.yaml" ||
+	node --input-type=module -e '
+		import { readFileSync } from "node:fs";
+		import { parseAllDocuments, stringify } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+		const objs = parseAllDocuments(readFileSync("base.yaml", "utf8")).map((d) => d.toJS()).filter(Boolean);
+		const ns = objs.filter((o) => o.kind === "Namespace");
+		if (ns.length !== 1 || ns[0].metadata.name !== "stint") { console.log("no Namespace stint"); process.exit(1); }
+		const rest = objs.filter((o) => o.kind !== "Namespace");
+		const stray = rest.filter((o) => o.metadata.namespace !== "stint");
+		if (stray.length) { console.log(`not in namespace stint: ${stray.map((o) => o.kind).join(", ")}`); process.exit(1); }
+		for (const o of rest) delete o.metadata.namespace;
+		process.stdout.write(rest.map((o) => stringify(o)).join("---\n"));' >base-objects.yaml ||
+		fail "the base does not put its objects into the namespace stint"
+	node "$NODE_DIR/same-objects.mjs" base-objects.yaml "$K8S/statefulset.yaml" ||
 		fail "the base does not render to statefulset.yaml"
 }
 
@@ -117,6 +131,115 @@ unknown kind|s/^kind: Pod$/kind: Pood/
 EOF
 }
 
+pss() { node "$NODE_DIR/pss.mjs" "$@"; }
+# level_of ARGS...: the Pod Security level pss.mjs finds (one pod).
+level_of() { pss "$@" | sed -n 's/.*"level":"\([a-z]*\)".*/\1/p'; }
+# What README.md says the OS container alone passes at restricted: in the
+# overlay's pod with hostUsers: false and the runtime's seccomp profile.
+RESTRICTED_SETS=(--set hostUsers=false --set 'containers/os/securityContext/seccompProfile={"type":"RuntimeDefault"}')
+
+# The pods need the privileged level because of the peer's privileged: true
+# and nothing else; the Namespace the kustomization ships enforces that
+# level (warns at baseline, audits at restricted); a namespace enforcing
+# baseline rejects them. The OS container alone meets baseline in both
+# switch modes, and restricted in the pivot-drop-all overlay once the pod
+# has hostUsers: false and seccompProfile RuntimeDefault.
+test_pod_security() {
+	local f out
+	render "$K8S/base" base.yaml
+	render "$K8S/overlays/pivot-drop-all" overlay.yaml
+	render "$K8S/overlays/chroot" chroot.yaml
+	for f in base.yaml overlay.yaml chroot.yaml; do
+		pss --admit "$f" | tee admit.txt || fail "$f: the Namespace does not admit the pod"
+		assert_file_has_content admit.txt '^StatefulSet/stint-os in stint: needs privileged; enforce privileged: admitted; warn: 1 violation\(s\) of baseline; audit: [0-9]+ violation\(s\) of restricted$'
+		sed 's#pod-security.kubernetes.io/enforce: privileged#pod-security.kubernetes.io/enforce: baseline#' "$f" >strict.yaml
+		cmp -s strict.yaml "$f" && fail "$f has no enforce: privileged label"
+		if pss --admit strict.yaml >strict.txt; then cat strict.txt; fail "$f: admitted under enforce baseline"; fi
+		assert_file_has_content strict.txt 'REJECTED'
+	done
+	for f in base.yaml overlay.yaml chroot.yaml "$K8S/pod.yaml"; do
+		out=$(pss "$f")
+		echo "$out"
+		assert_eq "$(echo "$out" | sed -n 's/.*"baseline":\(\[[^]]*\]\).*/\1/p')" \
+			'["privileged: container stint-peer sets securityContext.privileged=true"]' "$f: what breaks baseline"
+		assert_eq "$(level_of --only os "$f")" baseline "$f: the OS container alone"
+	done
+	assert_eq "$(level_of --only os "${RESTRICTED_SETS[@]}" overlay.yaml)" restricted \
+		"the overlay's OS container with hostUsers: false and RuntimeDefault"
+	# The base's OS container keeps the runtime's capabilities and may
+	# escalate: baseline even so.
+	pss --only os "${RESTRICTED_SETS[@]}" base.yaml | tee base-os.txt
+	assert_file_has_content base-os.txt '"level":"baseline"'
+	assert_file_has_content base-os.txt 'does not drop ALL'
+}
+
+# pss.mjs must catch each of these (else a pass above means nothing), and
+# must not flag what the standards allow. Each case changes the pod of
+# k8s/pod.yaml ("pod") or the restricted variant of the overlay's pod
+# ("restricted") and checks the OS container alone (pss.mjs --variants:
+# one node process per group).
+test_pss_checker() {
+	local group name sets level want out n=0
+	render "$K8S/overlays/pivot-drop-all" overlay.yaml
+	# name|pod or restricted|PATH=JSON ... (space separated, - for none)|level|reason
+	cat >cases.txt <<'EOF'
+hostNetwork|pod|hostNetwork=true|privileged|hostNetwork=true
+hostPID|pod|hostPID=true|privileged|hostPID=true
+hostIPC|pod|hostIPC=true|privileged|hostIPC=true
+privileged|pod|containers/os/securityContext/privileged=true|privileged|container os sets securityContext.privileged
+capability beyond the default set|pod|containers/os/securityContext/capabilities={"add":["SYS_ADMIN"]}|privileged|adds SYS_ADMIN
+NET_RAW is not in baseline's set|pod|containers/os/securityContext/capabilities={"add":["NET_RAW"]}|privileged|adds NET_RAW
+a default capability is allowed|pod|containers/os/securityContext/capabilities={"add":["CHOWN"]}|baseline|
+hostPath volume|pod|volumes=[{"name":"h","hostPath":{"path":"/"}}]|privileged|hostPath volume: h
+hostPort|pod|containers/os/ports=[{"containerPort":22,"hostPort":2222}]|privileged|uses 2222
+procMount Unmasked|pod|containers/os/securityContext/procMount="Unmasked"|privileged|procMount
+procMount Unmasked with hostUsers false|pod|hostUsers=false containers/os/securityContext/procMount="Unmasked"|baseline|
+seccomp Unconfined (container)|pod|containers/os/securityContext/seccompProfile={"type":"Unconfined"}|privileged|container os Unconfined
+seccomp Unconfined (pod)|pod|securityContext={"seccompProfile":{"type":"Unconfined"}}|privileged|pod Unconfined
+unsafe sysctl|pod|securityContext={"sysctls":[{"name":"kernel.msgmax","value":"1"}]}|privileged|sysctls: kernel.msgmax
+safe sysctl|pod|securityContext={"sysctls":[{"name":"net.ipv4.tcp_syncookies","value":"1"}]}|baseline|
+AppArmor Unconfined|pod|containers/os/securityContext/appArmorProfile={"type":"Unconfined"}|privileged|appArmor
+SELinux user|pod|containers/os/securityContext/seLinuxOptions={"user":"system_u"}|privileged|sets user
+SELinux type container_t|pod|containers/os/securityContext/seLinuxOptions={"type":"container_t"}|baseline|
+Windows hostProcess|pod|securityContext={"windowsOptions":{"hostProcess":true}}|privileged|hostProcess
+probe host|pod|containers/os/readinessProbe={"httpGet":{"host":"192.0.2.1","port":80}}|privileged|httpGet.host
+restricted as README says|restricted|-|restricted|
+nfs volume|restricted|volumes=[{"name":"n","nfs":{"server":"s","path":"/"}}]|baseline|volume types: n is nfs
+allowPrivilegeEscalation|restricted|containers/os/securityContext/allowPrivilegeEscalation=true|baseline|allowPrivilegeEscalation
+root without a user namespace|restricted|hostUsers=true|baseline|runAsNonRoot: container os
+runAsUser 0 without a user namespace|restricted|hostUsers=true securityContext={"runAsNonRoot":true,"runAsUser":0}|baseline|runAsUser=0: pod
+runAsUser 0 in a user namespace|restricted|securityContext={"runAsUser":0}|restricted|
+no seccomp profile|restricted|containers/os/securityContext/seccompProfile=null|baseline|no RuntimeDefault or Localhost
+seccomp Localhost|restricted|containers/os/securityContext/seccompProfile={"type":"Localhost","localhostProfile":"p.json"}|restricted|
+capability other than NET_BIND_SERVICE|restricted|containers/os/securityContext/capabilities={"drop":["ALL"],"add":["CHOWN"]}|baseline|only NET_BIND_SERVICE
+NET_BIND_SERVICE is allowed|restricted|containers/os/securityContext/capabilities={"drop":["ALL"],"add":["NET_BIND_SERVICE"]}|restricted|
+drop ALL missing|restricted|containers/os/securityContext/capabilities={}|baseline|does not drop ALL
+EOF
+	for group in pod restricted; do
+		awk -F'|' -v g=$group '$2 == g {print $3}' cases.txt >"variants-$group.txt"
+		if [ $group = pod ]; then
+			pss --only os --variants "$K8S/pod.yaml" <"variants-$group.txt" >"out-$group.txt"
+		else
+			pss --only os "${RESTRICTED_SETS[@]}" --variants overlay.yaml <"variants-$group.txt" >"out-$group.txt"
+		fi || fail "pss.mjs --variants failed ($group)"
+		assert_eq "$(wc -l <"out-$group.txt")" "$(wc -l <"variants-$group.txt")" "answers for the $group cases"
+	done
+	declare -A seen=([pod]=0 [restricted]=0)
+	while IFS='|' read -r name group sets level want; do
+		# The answers come in the order of the cases of each group.
+		seen[$group]=$((seen[$group] + 1))
+		out=$(sed -n "${seen[$group]}p" "out-$group.txt")
+		grep -qF "\"variant\":\"${sets//\"/\\\"}\"" <<<"$out" || { echo "$out"; fail "$name: answer out of order"; }
+		[ -n "$out" ] || fail "$name: no answer"
+		[ "$(echo "$out" | sed -n 's/.*"level":"\([a-z]*\)".*/\1/p')" = "$level" ] ||
+			{ echo "$out"; fail "$name: expected level $level"; }
+		[ -z "$want" ] || grep -qF -- "$want" <<<"$out" || { echo "$out"; fail "$name: no '$want'"; }
+		echo "ok: $name -> $level${want:+ ($want)}"
+		n=$((n + 1))
+	done <cases.txt
+	[ "$n" -eq 31 ] || fail "$n cases ran, not 31"
+}
+
 # yq-free extraction of a ConfigMap key from a manifest.
 configmap_key() {
 	node --input-type=module -e '
@@ -183,5 +306,7 @@ run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots
 run_test "kustomize overlay chroot renders, validates, sets --mode chroot" test_kustomize_chroot
 run_test "README.md's overlay example renders, validates, renames both images" test_readme_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects
+run_test "Pod Security: the Namespace admits the pods (privileged, for the peer alone); the OS container alone is baseline" test_pod_security
+run_test "Pod Security: the checker finds each baseline and restricted violation of deliberately broken pods" test_pss_checker
 run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset
 run_test "the ConfigMap's stint.ini and peer.ini are accepted by the programs" test_ini_files_accepted

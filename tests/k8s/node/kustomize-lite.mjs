@@ -3,8 +3,9 @@
 //
 //   node kustomize-lite.mjs DIR      -> the rendered YAML stream on stdout
 //
-// Supported kustomization keys: resources (files, or directories holding a
-// kustomization), images (name, newName, newTag, digest), patches with an
+// Supported kustomization keys: namespace (set on every namespaced object;
+// a Namespace object is renamed to it, as kustomize does), resources (files,
+// or directories holding a kustomization), images (name, newName, newTag, digest), patches with an
 // inline or file JSON 6902 patch (list of add/replace/remove/test ops) and a
 // target {group, version, kind, name}. Anything else is refused with an
 // error rather than silently ignored, so a kustomization this script cannot
@@ -15,7 +16,11 @@ import { readFileSync, existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseAllDocuments, parse, stringify } from "yaml";
 
-const SUPPORTED = new Set(["apiVersion", "kind", "resources", "images", "patches"]);
+const SUPPORTED = new Set(["apiVersion", "kind", "namespace", "resources", "images", "patches"]);
+// Kinds without a namespace (the ones kustomize's namespace transformer
+// leaves alone, among those these manifests could hold).
+const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+	"PersistentVolume", "StorageClass", "PriorityClass", "RuntimeClass"]);
 
 function die(msg) {
 	console.error(`kustomize-lite: ${msg}`);
@@ -123,6 +128,12 @@ function render(dir) {
 		for (const o of hits) for (const op of ops) applyOp(o, op, where);
 	}
 	if (k.images) setImages(objs, k.images);
+	if (k.namespace) {
+		for (const o of objs) {
+			if (o.kind === "Namespace") o.metadata.name = k.namespace;
+			else if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = k.namespace;
+		}
+	}
 	return objs;
 }
 
