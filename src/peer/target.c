@@ -32,6 +32,7 @@
 #include "stint/peer_config.h"
 #include "err.h"
 #include "handoff.h"
+#include "cgroup.h"
 #include "identity.h"
 #include "pivot.h"
 #include "target.h"
@@ -206,23 +207,6 @@ static int root_is_ours(const struct mountinfo *mi)
 	return e && strcmp(e->fstype, "overlay") == 0 && strcmp(e->source, OVERLAY_SOURCE) == 0;
 }
 
-/* cgroup=rw hands the guest its cgroup: on cgroup v2 only a hierarchy
- * mounted with nsdelegate keeps the container's own limits (memory.max,
- * pids.max at its cgroup namespace's root) out of its reach. */
-static int check_cgroup_rw(const struct peer_config *c, const struct mountinfo *mi)
-{
-	const struct mount_entry *e = mountinfo_find(mi, c->cgroup_path);
-
-	if (c->cgroup != PEER_CGROUP_RW || !e || strcmp(e->fstype, "cgroup2") != 0)
-		return 0;
-	if (!mount_opt_has(e->super_opts, "nsdelegate"))
-		return fail("cgroup=rw: %s is cgroup v2 without nsdelegate, so the guest could raise its own limits "
-			    "(memory.max, pids.max); mount cgroup2 with nsdelegate on the node (systemd does), or use "
-			    "cgroup=keep",
-			    c->cgroup_path);
-	return 0;
-}
-
 /* Does the directory at `target` show the persistent volume or the handoff
  * socket's directory? */
 static int shows_private(const struct job *j, const char *target)
@@ -277,7 +261,7 @@ static int step_enter(struct job *j, struct mountinfo *mi, int *userns, int *roo
 	if (!(root = mountinfo_find(mi, "/")))
 		return fail("the target's mountinfo lists no / mount");
 	shared = strstr(root->optional, "shared:") != NULL;
-	if ((*rootdir = root_open(j->root)) < 0 || root_unshare(shared) < 0 || check_cgroup_rw(j->cfg, mi) < 0)
+	if ((*rootdir = root_open(j->root)) < 0 || root_unshare(shared) < 0)
 		return -1;
 	step_done(1, "enter", "in the init's mount namespace%s, %zu mounts%s", *userns ? " and user namespace" : "",
 		  mi->n, shared ? ", / made a slave" : "");
@@ -360,6 +344,15 @@ static int step_carry(struct job *j, const struct mountinfo *mi, int rootfd, int
 	plan_free(&plan);
 	if (n < 0)
 		return -1;
+	if (j->cfg->cgroup == PEER_CGROUP_RW && cgroup_needs_guard(mi, j->cfg->cgroup_path)) {
+		int guarded = cgroup_guard_limits(rootfd, j->cfg->cgroup_path);
+
+		if (guarded < 0)
+			return -1;
+		log_info("cgroup=rw: the node's cgroup2 has no nsdelegate: %d files of the container's own cgroup "
+			 "(its limits) stay read-only",
+			 guarded);
+	}
 	step_done(5, "carry", "%d mounts placed in the new root", n);
 	test_kill_at("carry");
 	return 0;
