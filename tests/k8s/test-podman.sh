@@ -31,6 +31,8 @@ play() {
 	# podman 4.3 looks for a directory named like each image's last path
 	# component in the working directory to build it from: run where
 	# none is (the test's temp dir, not the repo with its stint-peer).
+	# Whatever happens next, the test's pod goes with the test.
+	defer "timeout 60 podman pod rm -f -t 0 $POD"
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
 		{ cat play.out; fail "podman kube play failed"; }
 	if ! wait_for 30 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
@@ -80,7 +82,7 @@ BUSYBOX_ARGS='"--ready-path", "/run/demo-service.ready"'
 
 probe() { timeout 10 podman exec "$PEER_CTR" /usr/bin/stint-peer status -c /etc/stint/peer.ini; }
 
-test_chroot_pod_persists() {
+test_pod_persists() {
 	local out
 	play "{\"peerArgs\": [$BUSYBOX_ARGS]}"
 	wait_for 10 probe || fail "readiness probe (stint-peer status) never turned ready"
@@ -88,18 +90,18 @@ test_chroot_pod_persists() {
 	podman logs "$PEER_CTR" >peer.log 2>&1
 	cat os.log peer.log
 	assert_file_has_content os.log 'stint: .* peer connected'
-	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	assert_file_has_content os.log 'switched root: pivoted by the peer'
 	assert_file_has_content os.log 'rcS: boot 1, container=stint'
 	assert_file_has_content peer.log 'step 6/7 switch'
 	# The boot counter went to the upper layer on the PVC's volume.
 	upper_has var/lib/demo/boots || fail "no var/lib/demo/boots in $(pv_dir)/upper"
 	assert_eq "$(cat "$(pv_dir)/upper/var/lib/demo/boots")" 1
-	# chroot mode: `podman exec` lands in the image's old root, where the
-	# counter is not; PID 1's root is the new one.
-	out=$(timeout 10 podman exec "$OS_CTR" cat /proc/1/root/var/lib/demo/boots)
-	assert_eq "$out" 1 "boots seen through /proc/1/root"
-	if timeout 10 podman exec "$OS_CTR" test -e /var/lib/demo/boots; then
-		fail "podman exec in chroot mode should land in the old root"
+	# pivot mode (pod.yaml as shipped): `podman exec` lands in the new,
+	# persistent root, and the handoff's shared dir is gone from it.
+	out=$(timeout 10 podman exec "$OS_CTR" cat /var/lib/demo/boots)
+	assert_eq "$out" 1 "boots seen by podman exec"
+	if timeout 10 podman exec "$OS_CTR" test -e /run/stint/stint.sock; then
+		fail "the OS sees the handoff socket"
 	fi
 	down
 	assert_file_has_content stop.log 'rcK: clean shutdown'
@@ -109,6 +111,28 @@ test_chroot_pod_persists() {
 	cat os2.log
 	assert_file_has_content os2.log 'rcS: boot 2'
 	assert_eq "$(cat "$(pv_dir)/upper/var/lib/demo/boots")" 2 "boots after the replay"
+	down
+}
+
+# chroot mode (k8s/overlays/chroot's flag): `podman exec` lands in the
+# image's old root, and the mount of the shared dir is gone from it.
+test_chroot_pod() {
+	local out
+	timeout 30 podman volume rm -f stint-pod-state >/dev/null 2>&1 || true
+	play "{\"peerArgs\": [$BUSYBOX_ARGS, \"--mode\", \"chroot\"]}"
+	wait_for 10 probe || fail "readiness probe (stint-peer status) never turned ready"
+	podman logs "$OS_CTR" >os.log 2>&1
+	cat os.log
+	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	out=$(timeout 10 podman exec "$OS_CTR" cat /proc/1/root/var/lib/demo/boots)
+	assert_eq "$out" 1 "boots seen through /proc/1/root"
+	if timeout 10 podman exec "$OS_CTR" test -e /var/lib/demo/boots; then
+		fail "podman exec in chroot mode should land in the old root"
+	fi
+	out=$(timeout 10 podman exec "$OS_CTR" cat /proc/self/mountinfo)
+	if grep -q ' /run/stint ' <<<"$out"; then
+		fail "the shared dir is still mounted in the old root"
+	fi
 	down
 }
 
@@ -215,7 +239,8 @@ test_overlay_statefulset_pod() {
 NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 podman_env
 run_test "setup: npm packages, a private podman store, the two images" test_setup
-run_test "podman kube play k8s/pod.yaml: handoff, boot, persistence across a replay" test_chroot_pod_persists
+run_test "podman kube play k8s/pod.yaml: handoff (pivot), boot, persistence across a replay" test_pod_persists
+run_test "podman kube play, chroot mode: exec in the old root, the shared dir detached from it" test_chroot_pod
 run_test "podman kube play, pivot mode with capabilities drop ALL" test_pivot_drop_all_pod
 run_test "podman kube play of the overlay pivot-drop-all's StatefulSet pod" test_overlay_statefulset_pod
 run_test "podman kube play k8s/pod.yaml with systemd: READY=1 probe, running, STOPSIGNAL 37, machine-id kept" test_systemd_pod
