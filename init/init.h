@@ -18,16 +18,9 @@
 #include <sys/types.h>
 
 #include "stint/config.h"
+#include "stint/exitcode.h"
 #include "stint/proto.h"
 
-/* Exit codes, documented in stint(8). */
-enum {
-	EXIT_SETUP = 1, /* could not set up (socket, signalfd, ...) */
-	EXIT_USAGE = 2, /* bad command line, config file or environment */
-	EXIT_HANDOFF = 3, /* timeout, peer abort or switch failure */
-	EXIT_EXEC_FAILED = 126,
-	EXIT_NOT_FOUND = 127,
-};
 
 #define STINT_MAX_UIDS 32
 #define STINT_MAX_REWRITES 32

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/peer_config.h"
 #include "stint/util.h"
@@ -194,7 +195,7 @@ int peer_config_load(const struct cfg_program *p, struct peer_config *c, int arg
 	memset(c, 0, sizeof(*c));
 	if (cfg_load(p, c, argc, argv, &a, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (a.action == CFG_DO_HELP) {
 		cfg_help(p, STDOUT_FILENO, 0);

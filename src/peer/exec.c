@@ -10,6 +10,7 @@
 
 #include "stint/config.h"
 #include "stint/fdpass.h"
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "peer.h"
 #include "err.h"
@@ -44,31 +45,31 @@ int peer_exec(const char *socket, char **argv)
 
 	if (!socket) {
 		log_error("exec: no socket: give -s PATH or set STINT_SOCKET");
-		return 2;
+		return EXIT_USAGE;
 	}
 	switch (handoff_connect(&h, socket, NULL, deadline_in(EXEC_HANDSHAKE_MS))) {
 	case HANDOFF_OK:
 		break;
 	case HANDOFF_NO_SOCKET:
 		log_error("exec: nothing listens on %s (the init has switched root, or has not started)", socket);
-		return 1;
+		return EXIT_SETUP;
 	default:
 		log_error("exec: %s", fail_reason());
-		return 1;
+		return EXIT_SETUP;
 	}
 	for (uint32_t tag = 1; tag <= STINT_FD_TAG_MAX; tag++) {
 		if (h.fd[tag] >= 0 && export_fd(stint_fd_tag_env(tag), h.fd[tag]) < 0)
-			die_errno(1, "exec: export fd %s", stint_fd_tag_env(tag));
+			die_errno(EXIT_SETUP, "exec: export fd %s", stint_fd_tag_env(tag));
 	}
 	if (export_fd("SOCK", h.sock) < 0)
-		die_errno(1, "exec: export the connection fd");
+		die_errno(EXIT_SETUP, "exec: export the connection fd");
 	snprintf(pid, sizeof(pid), "%u", h.pid);
 	if (setenv("STINT_INIT_PID", pid, 1) < 0 || setenv("STINT_ROOT", h.root, 1) < 0)
-		die_errno(1, "exec: setenv");
+		die_errno(EXIT_SETUP, "exec: setenv");
 	log_info("exec: received %s's fds, running %s", socket, argv[0]);
 	execvp(argv[0], argv);
 	log_error("exec %s: %s", argv[0], strerror(errno));
-	return errno == ENOENT ? 127 : 126;
+	return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_EXEC_FAILED;
 }
 
 /* The connection inherited from `stint-peer exec`. */
@@ -127,25 +128,25 @@ int peer_ready(int argc, char **argv)
 	if (cfg_defaults(&ready_program, &o, err, sizeof(err)) < 0 ||
 	    cfg_argv(&ready_program, &o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
 		log_error("ready: %s", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (a.action == CFG_DO_HELP) {
 		cfg_help(&ready_program, STDOUT_FILENO, 0);
-		return 0;
+		return EXIT_OK;
 	}
 	if (a.first != argc || (o.pivoted && o.root)) {
 		log_error("usage: stint-peer ready [--root DIR | --pivoted] [--timeout SECS]");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((sock = inherited_sock()) < 0)
-		return 2;
+		return EXIT_USAGE;
 	if (handoff_ready(sock, o.pivoted ? STINT_READY_PIVOTED : STINT_READY_CHROOT, o.root ? o.root : "", NULL,
 			  deadline_in(o.timeout_ms)) != HANDOFF_OK) {
 		log_error("ready: %s", fail_reason());
-		return 1;
+		return EXIT_SETUP;
 	}
 	log_info("ready: the init acknowledged (%s)", o.pivoted ? "pivoted" : o.root ? o.root : "default root");
-	return 0;
+	return EXIT_OK;
 }
 
 int peer_abort(int argc, char **argv)
@@ -154,13 +155,13 @@ int peer_abort(int argc, char **argv)
 
 	if (argc != 2 || !argv[1][0]) {
 		log_error("usage: stint-peer abort REASON");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((sock = inherited_sock()) < 0)
-		return 2;
+		return EXIT_USAGE;
 	if (handoff_abort(sock, argv[1]) < 0) {
 		log_error("abort: %s", fail_reason());
-		return 1;
+		return EXIT_SETUP;
 	}
-	return 0;
+	return EXIT_OK;
 }

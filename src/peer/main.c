@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "peer.h"
 #include "stint/peer_config.h"
@@ -23,7 +24,7 @@
 static void print(const char *s)
 {
 	if (write(STDOUT_FILENO, s, strlen(s)) < 0)
-		exit(1);
+		exit(EXIT_SETUP);
 }
 
 /* The options before the command count as the command's own, given first:
@@ -33,7 +34,7 @@ static char **join_args(int n_global, char **global, int argc, char **argv)
 	char **v = calloc((size_t)(n_global + argc + 1), sizeof(*v));
 
 	if (!v)
-		die_errno(1, "allocating the arguments");
+		die_errno(EXIT_SETUP, "allocating the arguments");
 	v[0] = argv[0];
 	memcpy(v + 1, global, (size_t)n_global * sizeof(*v));
 	memcpy(v + 1 + n_global, argv + 1, (size_t)(argc - 1) * sizeof(*v));
@@ -50,11 +51,11 @@ static int prepare_main(int argc, char **argv)
 		return rc;
 	if (first != argc) {
 		log_error("prepare: unexpected argument '%s' (try --help)", argv[first]);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (peer_config_validate(&c, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	log_set_level(c.log_level);
 	return peer_prepare(&c);
@@ -75,21 +76,21 @@ int main(int argc, char **argv)
 	g.log_level = -1;
 	if (cfg_argv(&peer_global_program, &g, argc, argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (a.action == CFG_DO_HELP) {
 		cfg_help(&peer_global_program, STDOUT_FILENO, CFG_GLOBAL);
-		return 0;
+		return EXIT_OK;
 	}
 	if (a.action == CFG_DO_VERSION) {
 		print("stint-peer " STINT_VERSION "\n");
-		return 0;
+		return EXIT_OK;
 	}
 	if (g.log_level >= 0)
 		log_set_level(g.log_level);
 	if (a.first >= argc) {
 		cfg_help(&peer_global_program, STDERR_FILENO, CFG_GLOBAL);
-		return 2;
+		return EXIT_USAGE;
 	}
 	cmd = argv[a.first];
 	sub = argv + a.first;
@@ -98,7 +99,7 @@ int main(int argc, char **argv)
 
 		if (first >= argc - a.first) {
 			log_error("usage: stint-peer [-s SOCKET] exec [--] COMMAND [ARG]...");
-			return 2;
+			return EXIT_USAGE;
 		}
 		return peer_exec(g.socket ? g.socket : getenv("STINT_SOCKET"), sub + first);
 	}
@@ -118,5 +119,5 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	log_error("unknown command '%s' (try --help)", cmd);
-	return 2;
+	return EXIT_USAGE;
 }

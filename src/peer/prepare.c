@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "stint/fdpass.h"
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/peer_config.h"
 #include "stint/syscalls.h"
@@ -304,7 +305,7 @@ static int prepare_when_there(struct peer_run *r)
 int peer_prepare(const struct peer_config *c)
 {
 	struct peer_run r;
-	int rc = 1;
+	int rc = EXIT_SETUP;
 
 	if ((c->notify || c->ready_path) && c->then == PEER_THEN_EXIT)
 		log_warn("then=exit: nobody will watch %s after the switch, so readiness stays 'booting'",
@@ -312,7 +313,7 @@ int peer_prepare(const struct peer_config *c)
 	if (run_open(&r, c) < 0) {
 		log_error("prepare failed: %s", fail_reason());
 		run_close(&r);
-		return 1;
+		return EXIT_SETUP;
 	}
 	if (c->then == PEER_THEN_WAIT) {
 		r.sock_new = true; /* the init may be there already */
@@ -321,19 +322,19 @@ int peer_prepare(const struct peer_config *c)
 		switch (prepare_when_there(&r)) {
 		case PREPARE_OK:
 			log_info("step 7/7 then: exit");
-			rc = 0;
+			rc = EXIT_OK;
 			break;
 		case PREPARE_NO_SOCKET:
 			log_info("no init listens on %s: it has already switched root (or has not started yet); "
 				 "nothing to prepare",
 				 c->socket);
-			rc = 0;
+			rc = EXIT_OK;
 			break;
 		case PREPARE_STOPPED:
-			rc = 128 + r.stop_signal;
+			rc = EXIT_SIGNAL_BASE + r.stop_signal;
 			break;
 		default:
-			rc = 1;
+			rc = EXIT_SETUP;
 		}
 	}
 	run_close(&r);

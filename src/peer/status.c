@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/path.h"
 #include "stint/peer_config.h"
@@ -67,13 +68,13 @@ int peer_status(int argc, char **argv)
 		return rc;
 	if (first != argc) {
 		log_error("status: unexpected argument '%s' (try --help)", argv[first]);
-		return 2;
+		return EXIT_USAGE;
 	}
 	/* -q is log-level error: the "ready" line is for people; -v (debug)
 	 * adds the boot count and the init served. */
 	quiet = c.log_level == LOG_ERROR;
 	verbose = c.log_level == LOG_DEBUG;
-	rc = 1;
+	rc = EXIT_SETUP;
 	if (read_state(&c, &st, where, sizeof(where)) < 0) {
 		if (errno == ENOENT)
 			say("not ready: no state file %s (the peer has not run yet)\n", where);
@@ -85,7 +86,7 @@ int peer_status(int argc, char **argv)
 	if (st.ready) {
 		if (!quiet)
 			say("ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
-		rc = 0;
+		rc = EXIT_OK;
 	} else {
 		say("not ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
 	}
