@@ -5,7 +5,8 @@
  *       spawn each CMD N times (stdout/stderr to /dev/null), timing each
  *       from spawn to reaped exit, the commands taking turns so that a
  *       noisy moment of the machine hits all of them alike; print one line
- *       "median_us min_us p90_us" per CMD.
+ *       "median_us min_us p90_us" per CMD (with SPAWNTIME_RAW=1 in the
+ *       environment followed by every run's time, sorted).
  *   spawntime handoff N SOCK INIT... --- PEER...
  *       N times: start INIT (which serves SOCK), wait until SOCK listens,
  *       then time PEER from spawn to exit (connect, HELLO with the fds,
@@ -108,7 +109,12 @@ static int run(int n, char **argv)
 		}
 	}
 	for (int c = 0; c < ncmd; c++) {
-		printf("%lld %lld %lld\n", pct(t[c], n, 50), pct(t[c], n, 0), pct(t[c], n, 90));
+		const char *raw = getenv("SPAWNTIME_RAW");
+
+		printf("%lld %lld %lld", pct(t[c], n, 50), pct(t[c], n, 0), pct(t[c], n, 90));
+		for (int i = 0; raw && strcmp(raw, "1") == 0 && i < n; i++)
+			printf(" %lld", t[c][i]);
+		printf("\n");
 		free(t[c]);
 	}
 	return 0;
