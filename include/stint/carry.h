@@ -1,7 +1,8 @@
 /* What goes into the new root besides the overlay: the runtime's mounts
  * carried from the target (/proc, /sys, /dev..., volumes, hosts files),
  * fresh tmpfs dirs, a writable cgroup sub-tree, the console and the notify
- * socket. One ordered plan, parents before children. */
+ * socket. One ordered plan, parents before children. Linear in the number
+ * of the target's mounts (a pod with thousands of volumes and secrets). */
 #ifndef STINT_CARRY_H
 #define STINT_CARRY_H
 
@@ -9,8 +10,6 @@
 
 #include "stint/mountinfo.h"
 #include "stint/ns.h"
-
-struct peer_config;
 
 enum item_kind {
 	ITEM_CARRY, /* the target's mount at path, same flags, non-recursive */
@@ -21,7 +20,7 @@ enum item_kind {
 };
 
 struct item {
-	char path[4096]; /* in the new root */
+	char *path; /* in the new root; owned by the plan */
 	int kind;
 	const char *spec;
 	int fd;
@@ -29,17 +28,36 @@ struct item {
 
 struct plan {
 	struct item *v;
+	size_t n, cap;
+};
+
+enum carry_mode {
+	CARRY_AUTO = 0, /* every mount the target sees, but the private ones */
+	CARRY_NONE = 1, /* none */
+	CARRY_LIST = 2, /* only those under `include` */
+};
+
+/* A list of absolute paths (borrowed). */
+struct carry_list {
+	const char *const *v;
 	size_t n;
 };
 
-/* What must never be carried: the dirs holding the persistent layer and
- * the handoff socket (from the peer's side), and the new root itself. */
+/* Everything the plan depends on, as values (the peer's settings and what
+ * prepare found): what must never be carried are the dirs holding the
+ * persistent layer and the handoff socket (from the peer's side), and the
+ * new root itself. Strings are borrowed and must outlive the plan. */
 struct carry_ctx {
-	const struct peer_config *cfg;
-	const char *root; /* new root path in the target */
-	const struct chain *pv, *sock;
+	int mode; /* enum carry_mode */
+	struct carry_list include; /* always carried (also non-mount-points) */
+	struct carry_list exclude; /* never carried (unless included) */
+	struct carry_list tmpfs; /* "PATH[:opt=val...]": a fresh tmpfs each */
+	const char *cgroup_rw; /* this mount made read-write, or NULL */
+	const char *console; /* a target path bound over /dev/console, or NULL */
 	int notify_fd; /* read-only clone of the notify socket's directory, or -1 */
 	const char *notify_dir; /* where that directory goes in the new root */
+	const char *root; /* new root path in the target */
+	const struct chain *pv, *sock;
 };
 
 /* Build the plan from the target's mountinfo; must run inside the target's

@@ -8,6 +8,7 @@
  * out the persistent volume or the socket dir wherever they are mounted. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,55 +19,159 @@
 #include "stint/log.h"
 #include "stint/syscalls.h"
 #include "mountpoint.h"
-#include "stint/peer_config.h"
 #include "err.h"
 #include "stint/util.h"
 
 #define OPEN_TREE_FLAGS (STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC)
 #define EMPTY_PATH 0x1000 /* AT_EMPTY_PATH */
+/* How far up a mount's parents is_covered() looks for an ancestor; past
+ * that a later mount above it counts as covering it (not carried). */
+#define MAX_CHAIN 64
 
-static int plan_add(struct plan *p, const char *path, int kind, const char *spec, int fd)
+/* ---- keyset: a hash set of borrowed byte strings, each with a value ----
+ * Keys are (pointer, length), so that the prefixes of a path can be looked
+ * up in place, and a mount id can be a key too. A pod may have thousands of
+ * mounts: every question below is a lookup, never a scan of the list. */
+
+struct key {
+	const void *p; /* NULL: free slot */
+	size_t len;
+	size_t val;
+};
+
+struct keyset {
+	struct key *slot;
+	size_t cap, n; /* cap: a power of two, at most half full */
+};
+
+static uint64_t hash_bytes(const void *p, size_t len)
 {
-	struct item *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 
-	if (!v)
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct key *set_slot(const struct keyset *set, const void *p, size_t len)
+{
+	size_t i = (size_t)hash_bytes(p, len) & (set->cap - 1);
+
+	while (set->slot[i].p && (set->slot[i].len != len || memcmp(set->slot[i].p, p, len) != 0))
+		i = (i + 1) & (set->cap - 1);
+	return &set->slot[i];
+}
+
+static const struct key *set_find(const struct keyset *set, const void *p, size_t len)
+{
+	const struct key *k;
+
+	if (set->n == 0)
+		return NULL;
+	k = set_slot(set, p, len);
+	return k->p ? k : NULL;
+}
+
+static int set_grow(struct keyset *set)
+{
+	struct keyset big = { .cap = set->cap ? set->cap * 2 : 16 };
+
+	big.slot = calloc(big.cap, sizeof(*big.slot));
+	if (!big.slot)
 		return fail("out of memory");
-	p->v = v;
-	memset(&v[p->n], 0, sizeof(v[p->n]));
-	snprintf(v[p->n].path, sizeof(v[p->n].path), "%s", path);
-	v[p->n].kind = kind;
-	v[p->n].spec = spec;
-	v[p->n].fd = fd;
-	p->n++;
+	for (size_t i = 0; i < set->cap; i++) {
+		if (set->slot[i].p)
+			*set_slot(&big, set->slot[i].p, set->slot[i].len) = set->slot[i];
+	}
+	big.n = set->n;
+	free(set->slot);
+	*set = big;
 	return 0;
 }
 
-/* A later item at the same path replaces a carried mount there. */
-static void plan_drop_carry(struct plan *p, const char *path)
+/* Add a key (kept as is if present: the first value wins). 0 or -1. */
+static int set_add(struct keyset *set, const void *p, size_t len, size_t val)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		if (p->v[i].kind == ITEM_CARRY && strcmp(p->v[i].path, path) == 0) {
-			memmove(&p->v[i], &p->v[i + 1], (p->n - i - 1) * sizeof(p->v[i]));
-			p->n--;
-			i--;
+	struct key *k;
+
+	if ((set->n + 1) * 2 > set->cap && set_grow(set) < 0)
+		return -1;
+	k = set_slot(set, p, len);
+	if (!k->p) {
+		*k = (struct key){ .p = p, .len = len, .val = val };
+		set->n++;
+	}
+	return 0;
+}
+
+static void set_free(struct keyset *set)
+{
+	free(set->slot);
+	*set = (struct keyset){ 0 };
+}
+
+static int set_of_list(struct keyset *set, const struct carry_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (set_add(set, l->v[i], strlen(l->v[i]), i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* path_is_under(path, d) for some d in the set? d is "/" (every absolute
+ * path is under it), or path cut at one of its '/' or at its end. */
+static int set_covers(const struct keyset *set, const char *path)
+{
+	if (set->n == 0)
+		return 0;
+	if (path[0] == '/' && set_find(set, "/", 1))
+		return 1;
+	for (size_t j = 0;; j++) {
+		if (path[j] == '/' || path[j] == '\0') {
+			if (set_find(set, path, j))
+				return 1;
+			if (!path[j])
+				return 0;
 		}
 	}
 }
 
-void plan_free(struct plan *p)
+/* ---- the plan ---- */
+
+/* Add an item (path: len bytes, copied). Carried mounts at a path that
+ * gets a tmpfs, the writable cgroup or the console (`override`) are left
+ * out: that item replaces them. */
+static int plan_add(struct plan *p, const char *path, size_t len, int kind, const char *spec, int fd,
+		    const struct keyset *override)
 {
-	free(p->v);
-	p->v = NULL;
-	p->n = 0;
+	char *copy;
+
+	if (kind == ITEM_CARRY && override && set_find(override, path, len))
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct item *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return fail("out of memory");
+		p->v = v;
+		p->cap = cap;
+	}
+	copy = strndup(path, len);
+	if (!copy)
+		return fail("out of memory");
+	p->v[p->n++] = (struct item){ .path = copy, .kind = kind, .spec = spec, .fd = fd };
+	return 0;
 }
 
-static int in_list(const struct strlist *l, const char *path)
+void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		if (path_is_under(path, l->v[i]))
-			return 1;
-	}
-	return 0;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].path);
+	free(p->v);
+	*p = (struct plan){ 0 };
 }
 
 /* Does this mount show the persistent layer or the socket's dir? */
@@ -79,163 +184,275 @@ static int shows_private_dir(const struct carry_ctx *ctx, const char *target)
 	return chain_has(ctx->pv, st.st_dev, st.st_ino) || (ctx->sock && chain_has(ctx->sock, st.st_dev, st.st_ino));
 }
 
-static int depth(const char *path)
+static size_t depth(const char *path)
 {
-	int d = 0;
+	size_t d = 0;
 
 	for (; *path; path++)
 		d += *path == '/';
 	return d;
 }
 
-static int by_depth(const void *a, const void *b)
+/* Parents before children: a stable counting sort by the number of '/'
+ * (within a depth the order stays the mountinfo order, i.e. mount order). */
+static int sort_by_depth(struct plan *p)
 {
-	const struct item *x = a, *y = b;
-	int dx = depth(x->path), dy = depth(y->path);
+	size_t maxd = 0, *start = NULL, *d = NULL;
+	struct item *out = NULL;
+	int rc = -1;
 
-	return dx - dy;
-}
-
-static void sort_stable(struct plan *p)
-{
-	/* Insertion sort: stable (qsort is not), and plans are short. The
-	 * order within a depth is the mountinfo order, i.e. mount order. */
-	for (size_t i = 1; i < p->n; i++) {
-		struct item tmp = p->v[i];
-		size_t j = i;
-
-		while (j > 0 && by_depth(&p->v[j - 1], &tmp) > 0) {
-			p->v[j] = p->v[j - 1];
-			j--;
-		}
-		p->v[j] = tmp;
+	if (p->n < 2)
+		return 0;
+	d = malloc(p->n * sizeof(*d));
+	out = malloc(p->n * sizeof(*out));
+	if (!d || !out)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		d[i] = depth(p->v[i].path);
+		maxd = d[i] > maxd ? d[i] : maxd;
 	}
+	start = calloc(maxd + 2, sizeof(*start));
+	if (!start)
+		goto out;
+	for (size_t i = 0; i < p->n; i++)
+		start[d[i] + 1]++;
+	for (size_t k = 1; k <= maxd + 1; k++)
+		start[k] += start[k - 1];
+	for (size_t i = 0; i < p->n; i++)
+		out[start[d[i]]++] = p->v[i];
+	free(p->v);
+	p->v = out;
+	out = NULL;
+	p->cap = p->n;
+	rc = 0;
+out:
+	if (rc < 0)
+		fail("out of memory");
+	free(d);
+	free(out);
+	free(start);
+	return rc;
 }
 
-static const struct mount_entry *by_id(const struct mountinfo *mi, int id)
+/* ---- the target's mounts, indexed ---- */
+
+#define NONE SIZE_MAX
+
+struct mount_index {
+	struct keyset by_target; /* target -> index of the last mount there */
+	struct keyset by_id; /* mount id -> index of its first entry */
+	size_t *prev; /* index of the mount listed before it at its target, or NONE */
+};
+
+static void index_free(struct mount_index *ix)
 {
+	set_free(&ix->by_target);
+	set_free(&ix->by_id);
+	free(ix->prev);
+}
+
+static int index_build(struct mount_index *ix, const struct mountinfo *mi)
+{
+	*ix = (struct mount_index){ 0 };
+	ix->prev = malloc((mi->n + 1) * sizeof(*ix->prev));
+	if (!ix->prev)
+		return fail("out of memory");
 	for (size_t i = 0; i < mi->n; i++) {
-		if (mi->m[i].id == id)
-			return &mi->m[i];
+		const char *t = mi->m[i].target;
+		struct key *k;
+
+		if (set_add(&ix->by_target, t, strlen(t), NONE) < 0 ||
+		    set_add(&ix->by_id, &mi->m[i].id, sizeof(mi->m[i].id), i) < 0)
+			return -1;
+		k = set_slot(&ix->by_target, t, strlen(t));
+		ix->prev[i] = k->val;
+		k->val = i;
 	}
-	return NULL;
+	return 0;
 }
 
-/* Is mount i covered by a later mount at or above its mount point that is
- * not one of its ancestors? (mounted over it after the fact: the target
- * cannot see it, so neither may the new root) */
-static int is_covered(const struct mountinfo *mi, size_t i)
+static const struct mount_entry *index_by_id(const struct mount_index *ix, const struct mountinfo *mi, int id)
 {
-	const struct mount_entry *e = &mi->m[i];
+	const struct key *k = set_find(&ix->by_id, &id, sizeof(id));
 
-	for (size_t k = i + 1; k < mi->n; k++) {
-		const struct mount_entry *f = &mi->m[k], *a = e;
-		int depth = 0;
+	return k ? &mi->m[k->val] : NULL;
+}
 
-		if (!path_is_under(e->target, f->target))
-			continue;
-		while (a && a->id != f->id && a->parent != a->id && depth++ < 64)
-			a = by_id(mi, a->parent);
-		if (!a || a->id != f->id)
+/* Is there a mount listed after i at the path (p, len) whose id is not in
+ * i's chain of parents? Walks that path's mounts from the last one down:
+ * each step either answers or meets one of the (at most MAX_CHAIN + 1)
+ * chain ids, so the walk is short however many mounts share the path. */
+static int later_stranger(const struct mount_index *ix, const struct mountinfo *mi, const char *p, size_t len,
+			  size_t i, const int *chain, size_t nchain)
+{
+	const struct key *k = set_find(&ix->by_target, p, len);
+
+	for (size_t m = k ? k->val : NONE; m != NONE && m > i; m = ix->prev[m]) {
+		int known = 0;
+
+		for (size_t c = 0; c < nchain && !known; c++)
+			known = chain[c] == mi->m[m].id;
+		if (!known)
 			return 1;
 	}
 	return 0;
 }
 
-static int add_carried(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p)
+/* Is mount i covered by a later mount at or above its mount point that is
+ * not one of its ancestors? (mounted over it after the fact: the target
+ * cannot see it, so neither may the new root) */
+static int is_covered(const struct mount_index *ix, const struct mountinfo *mi, size_t i)
 {
-	const struct peer_config *c = ctx->cfg;
-	char *hidden[256];
-	size_t nhidden = 0;
+	const struct mount_entry *a = &mi->m[i];
+	const char *t = a->target;
+	int chain[MAX_CHAIN + 1];
+	size_t nchain = 0;
 
-	if (c->carry == PEER_CARRY_NONE)
+	/* i itself and up to MAX_CHAIN parents, up to one that is its own
+	 * parent or is not listed (the root's parent is outside our view). */
+	for (int up = 0;; up++) {
+		chain[nchain++] = a->id;
+		if (a->parent == a->id || up >= MAX_CHAIN)
+			break;
+		a = index_by_id(ix, mi, a->parent);
+		if (!a)
+			break;
+	}
+	if (t[0] == '/' && later_stranger(ix, mi, "/", 1, i, chain, nchain))
+		return 1;
+	for (size_t j = 0;; j++) {
+		if (t[j] == '/' || t[j] == '\0') {
+			if (later_stranger(ix, mi, t, j, i, chain, nchain))
+				return 1;
+			if (!t[j])
+				return 0;
+		}
+	}
+}
+
+/* One mount of the target: 1 = carry it, 0 = leave it out, -1 = error. */
+static int want_mount(const struct carry_ctx *ctx, const struct mount_index *ix, const struct mountinfo *mi, size_t i,
+		      const struct keyset *include, const struct keyset *exclude, struct keyset *hidden)
+{
+	const char *t = mi->m[i].target;
+	int inc = set_covers(include, t);
+
+	if (strcmp(t, "/") == 0 || path_is_under(t, ctx->root))
 		return 0;
+	if (path_is_under(ctx->root, t)) {
+		log_warn("not carrying %s: the new root %s lies inside it", t, ctx->root);
+		return 0;
+	}
+	if (is_covered(ix, mi, i))
+		return 0; /* over-mounted: only the visible one counts */
+	if (ctx->mode == CARRY_LIST && !inc)
+		return 0;
+	if (!inc && set_covers(exclude, t)) {
+		log_debug("not carrying %s: excluded", t);
+		return 0;
+	}
+	if (!inc && shows_private_dir(ctx, t)) {
+		log_info("not carrying %s: it holds the persistent layer or the handoff socket", t);
+		/* Whatever is mounted below it goes too: no limit here, a mount
+		 * showing the PV is never carried. */
+		return set_add(hidden, t, strlen(t), 0) < 0 ? -1 : 0;
+	}
+	if (!inc && set_covers(hidden, t))
+		return 0;
+	return 1;
+}
+
+static int add_carried(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p,
+		       const struct keyset *override)
+{
+	struct keyset include = { 0 }, exclude = { 0 }, hidden = { 0 };
+	struct mount_index ix = { 0 };
+	int rc = -1;
+
+	if (ctx->mode == CARRY_NONE)
+		return 0;
+	if (set_of_list(&include, &ctx->include) < 0 || set_of_list(&exclude, &ctx->exclude) < 0 ||
+	    index_build(&ix, mi) < 0)
+		goto out;
 	for (size_t i = 0; i < mi->n; i++) {
-		const struct mount_entry *e = &mi->m[i];
-		int inc = in_list(&c->include, e->target);
+		const char *t = mi->m[i].target;
+		int want = want_mount(ctx, &ix, mi, i, &include, &exclude, &hidden);
 
-		if (strcmp(e->target, "/") == 0 || path_is_under(e->target, ctx->root))
-			continue;
-		if (path_is_under(ctx->root, e->target)) {
-			log_warn("not carrying %s: the new root %s lies inside it", e->target, ctx->root);
-			continue;
-		}
-		if (is_covered(mi, i))
-			continue; /* over-mounted: only the visible one counts */
-		if (c->carry == PEER_CARRY_LIST && !inc)
-			continue;
-		if (!inc && in_list(&c->exclude, e->target)) {
-			log_debug("not carrying %s: excluded", e->target);
-			continue;
-		}
-		if (!inc && shows_private_dir(ctx, e->target) && nhidden < ARRAY_SIZE(hidden)) {
-			log_info("not carrying %s: it holds the persistent layer or the handoff socket", e->target);
-			hidden[nhidden++] = e->target;
-			continue;
-		}
-		if (!inc) {
-			int under = 0;
-
-			for (size_t h = 0; h < nhidden; h++)
-				under |= path_is_under(e->target, hidden[h]);
-			if (under)
-				continue;
-		}
-		if (plan_add(p, e->target, ITEM_CARRY, NULL, -1) < 0)
-			return -1;
+		if (want < 0 || (want && plan_add(p, t, strlen(t), ITEM_CARRY, NULL, -1, override) < 0))
+			goto out;
 	}
 	/* Included paths that are not mount points are bound as they are. */
-	for (size_t i = 0; i < c->include.n; i++) {
-		if (!mountinfo_find(mi, c->include.v[i]) && plan_add(p, c->include.v[i], ITEM_CARRY, NULL, -1) < 0)
+	for (size_t i = 0; i < ctx->include.n; i++) {
+		const char *v = ctx->include.v[i];
+
+		if (!set_find(&ix.by_target, v, strlen(v)) &&
+		    plan_add(p, v, strlen(v), ITEM_CARRY, NULL, -1, override) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	set_free(&include);
+	set_free(&exclude);
+	set_free(&hidden);
+	index_free(&ix);
+	return rc;
+}
+
+static int plan_build_items(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p,
+			    struct keyset *override)
+{
+	/* What replaces a carried mount at the same path. */
+	for (size_t i = 0; i < ctx->tmpfs.n; i++) {
+		if (set_add(override, ctx->tmpfs.v[i], strcspn(ctx->tmpfs.v[i], ":"), 0) < 0)
 			return -1;
 	}
-	return 0;
+	if ((ctx->cgroup_rw && set_add(override, ctx->cgroup_rw, strlen(ctx->cgroup_rw), 0) < 0) ||
+	    (ctx->console && set_add(override, "/dev/console", strlen("/dev/console"), 0) < 0))
+		return -1;
+
+	if (add_carried(ctx, mi, p, override) < 0)
+		return -1;
+	for (size_t i = 0; i < ctx->tmpfs.n; i++) {
+		const char *spec = ctx->tmpfs.v[i];
+
+		if (plan_add(p, spec, strcspn(spec, ":"), ITEM_TMPFS, spec, -1, NULL) < 0)
+			return -1;
+	}
+	if (ctx->cgroup_rw) {
+		if (!mountinfo_find(mi, ctx->cgroup_rw))
+			return fail("cgroup=rw: the target has no mount at %s (cgroup-path)", ctx->cgroup_rw);
+		if (plan_add(p, ctx->cgroup_rw, strlen(ctx->cgroup_rw), ITEM_RW, NULL, -1, NULL) < 0)
+			return -1;
+	}
+	if (ctx->console &&
+	    plan_add(p, "/dev/console", strlen("/dev/console"), ITEM_CONSOLE, ctx->console, -1, NULL) < 0)
+		return -1;
+	if (ctx->notify_fd >= 0 &&
+	    plan_add(p, ctx->notify_dir, strlen(ctx->notify_dir), ITEM_FD, NULL, ctx->notify_fd, NULL) < 0)
+		return -1;
+	return sort_by_depth(p);
 }
 
 int plan_build(const struct carry_ctx *ctx, const struct mountinfo *mi, struct plan *p)
 {
-	const struct peer_config *c = ctx->cfg;
+	struct keyset override = { 0 };
+	int rc;
 
-	p->v = NULL;
-	p->n = 0;
-	if (add_carried(ctx, mi, p) < 0)
-		return -1;
-	for (size_t i = 0; i < c->tmpfs.n; i++) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%.*s", (int)strcspn(c->tmpfs.v[i], ":"), c->tmpfs.v[i]);
-		plan_drop_carry(p, path);
-		if (plan_add(p, path, ITEM_TMPFS, c->tmpfs.v[i], -1) < 0)
-			return -1;
-	}
-	if (c->cgroup == PEER_CGROUP_RW) {
-		if (!mountinfo_find(mi, c->cgroup_path))
-			return fail("cgroup=rw: the target has no mount at %s (cgroup-path)", c->cgroup_path);
-		plan_drop_carry(p, c->cgroup_path);
-		if (plan_add(p, c->cgroup_path, ITEM_RW, NULL, -1) < 0)
-			return -1;
-	}
-	if (c->console) {
-		plan_drop_carry(p, "/dev/console");
-		if (plan_add(p, "/dev/console", ITEM_CONSOLE, c->console, -1) < 0)
-			return -1;
-	}
-	if (ctx->notify_fd >= 0 && plan_add(p, ctx->notify_dir, ITEM_FD, NULL, ctx->notify_fd) < 0)
-		return -1;
-	sort_stable(p);
-	return 0;
+	*p = (struct plan){ 0 };
+	rc = plan_build_items(ctx, mi, p, &override);
+	set_free(&override);
+	return rc;
 }
 
-/* A detached tmpfs from "PATH[:key=value...]"; mode defaults to 1777 for
- * temporary dirs and 755 elsewhere (what systemd expects of /tmp, /run). */
-static int tmpfs_make(const char *spec)
+/* A detached tmpfs for path from "PATH[:key=value...]"; mode defaults to
+ * 1777 for temporary dirs and 755 elsewhere (what systemd expects of /tmp,
+ * /run). */
+static int tmpfs_make(const char *path, const char *spec)
 {
 	const char *path_end = spec + strcspn(spec, ":");
 	cleanup_fd int fs = sys_fsopen("tmpfs", STINT_FSOPEN_CLOEXEC);
 	int has_mode = 0, mnt;
-	char path[4096];
 
-	snprintf(path, sizeof(path), "%.*s", (int)(path_end - spec), spec);
 	if (fs < 0)
 		return fail_errno("fsopen tmpfs for %s", path);
 	if (sys_fsconfig(fs, STINT_FSCONFIG_SET_STRING, "source", "tmpfs", 0) < 0)
@@ -244,6 +461,8 @@ static int tmpfs_make(const char *spec)
 		size_t n = strcspn(o, ":");
 		char kv[256], *eq;
 
+		if (n >= sizeof(kv))
+			return fail("tmpfs %s: option '%.32s...' is longer than %zu bytes", path, o, sizeof(kv) - 1);
 		snprintf(kv, sizeof(kv), "%.*s", (int)n, o);
 		eq = strchr(kv, '=');
 		if (eq) {
@@ -303,7 +522,7 @@ static int item_fd(const struct item *it)
 {
 	switch (it->kind) {
 	case ITEM_TMPFS:
-		return tmpfs_make(it->spec);
+		return tmpfs_make(it->path, it->spec);
 	case ITEM_RW:
 		return clone_rw(it->path);
 	case ITEM_CONSOLE: {
@@ -321,31 +540,30 @@ static const char *const kind_names[] = { "carry", "tmpfs", "rw", "console", "bi
 
 int plan_apply(const struct plan *p, int rootfd, int userns)
 {
-	char covered[16][4096];
-	size_t ncovered = 0;
-	int count = 0;
+	struct keyset covered = { 0 }; /* cloned with their submounts */
+	int count = 0, rc = -1;
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct item *it = &p->v[i];
-		int skip = 0, rec = 0;
+		int rec = 0;
 
-		for (size_t c = 0; c < ncovered; c++)
-			skip |= path_is_under(it->path, covered[c]) && it->kind == ITEM_CARRY;
-		if (skip)
+		if (it->kind == ITEM_CARRY && set_covers(&covered, it->path))
 			continue;
 		if (it->kind == ITEM_CARRY) {
-			if (carry_one(it, rootfd, userns, &rec) < 0)
-				return -1;
-			if (rec && ncovered < ARRAY_SIZE(covered))
-				snprintf(covered[ncovered++], sizeof(covered[0]), "%s", it->path);
+			if (carry_one(it, rootfd, userns, &rec) < 0 ||
+			    (rec && set_add(&covered, it->path, strlen(it->path), 0) < 0))
+				goto out;
 		} else {
 			cleanup_fd int fd = item_fd(it);
 
 			if (fd < 0 || mount_attach(fd, rootfd, it->path, fd_is_dir(fd) == 1) < 0)
-				return -1;
+				goto out;
 		}
 		log_debug("  %s %s", kind_names[it->kind], it->path);
 		count++;
 	}
-	return count;
+	rc = count;
+out:
+	set_free(&covered);
+	return rc;
 }

@@ -327,13 +327,23 @@ static int step_identity(struct job *j, int rootfd)
 
 static int step_carry(struct job *j, const struct mountinfo *mi, int rootfd, int userns)
 {
+	const struct peer_config *c = j->cfg;
 	char notify_dir[PATH_MAX], name[NAME_MAX + 1];
-	struct carry_ctx ctx = { .cfg = j->cfg,
-				 .root = j->root,
-				 .pv = &j->pv_chain,
-				 .sock = j->have_sock_chain ? &j->sock_chain : NULL,
-				 .notify_fd = j->notify_fd,
-				 .notify_dir = notify_dir };
+	struct carry_ctx ctx = {
+		.mode = c->carry == PEER_CARRY_NONE ? CARRY_NONE :
+			c->carry == PEER_CARRY_LIST ? CARRY_LIST :
+						      CARRY_AUTO,
+		.include = { c->include.v, c->include.n },
+		.exclude = { c->exclude.v, c->exclude.n },
+		.tmpfs = { c->tmpfs.v, c->tmpfs.n },
+		.cgroup_rw = c->cgroup == PEER_CGROUP_RW ? c->cgroup_path : NULL,
+		.console = c->console,
+		.notify_fd = j->notify_fd,
+		.notify_dir = notify_dir,
+		.root = j->root,
+		.pv = &j->pv_chain,
+		.sock = j->have_sock_chain ? &j->sock_chain : NULL,
+	};
 	struct plan plan = { 0 };
 	int n;
 
