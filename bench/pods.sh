@@ -203,11 +203,12 @@ bench_boot() {
 
 # ---- item 2 ----
 
-# bench_mounts_once N RUN: one prepare against a busybox OS container with
-# N extra tmpfs mounts; records the peer's wall time and its carry step.
+# bench_mounts_once N RUN NAME PEER: one prepare by PEER against a busybox
+# OS container with N extra tmpfs mounts; records the peer's wall time and
+# its carry step.
 bench_mounts_once() {
-	local n=$1 run=$2 log plog us carry placed
-	log=$POD_DIR/os-$n-$run.log plog=$POD_DIR/peer-$n-$run.log
+	local n=$1 run=$2 name=$3 peer=$4 log plog us carry placed
+	log=$POD_DIR/os-$n-$run-$name.log plog=$POD_DIR/peer-$n-$run-$name.log
 	: >"$log"
 	: >"$plog"
 	_pod_os_rootfs "$MOUNTS_IMAGE"
@@ -216,10 +217,10 @@ bench_mounts_once() {
 		fail "runc run of $POD_OS_ID failed: $(cat "$log")"
 	wait_for 10 grep -q 'serving the handoff' "$log" || fail "stint did not serve its socket: $(cat "$log")"
 	"$BENCHTOOL" mounts "$(pod_os_pid)" "$n" /bench-mounts
-	us=$("$BENCHTOOL" time "$plog" -- "$MOUNTS_PEER" -v -s "$POD_SHARED/stint.sock" prepare --mode pivot \
+	us=$("$BENCHTOOL" time "$plog" -- "$peer" -v -s "$POD_SHARED/stint.sock" prepare --mode pivot \
 		--state "$POD_PV" --then exit --timeout 60) || {
 		cat "$plog" >&2
-		fail "stint-peer prepare with $n extra mounts failed"
+		fail "$name prepare with $n extra mounts failed"
 	}
 	carry=$(grep -m1 'step 5/7 carry' "$plog" | sed -n 's/.*(\([0-9]*\) ms)$/\1/p')
 	placed=$(grep -m1 'step 5/7 carry' "$plog" | sed -n 's/.*carry: \([0-9]*\) mounts placed.*/\1/p')
@@ -227,28 +228,42 @@ bench_mounts_once() {
 		fail "the peer's log lacks the carry step ($plog)"
 	fi
 	# Honest numbers: every extra mount was carried into the new root.
-	[ "$placed" -ge "$n" ] || fail "only $placed mounts carried with $n extra ($plog)"
-	sample mounts "N=$n peer prepare, wall time" "$(awk -v u="$us" 'BEGIN { printf "%.3f", u / 1000 }')" ms
-	sample mounts "N=$n carry step (peer log)" "$carry" ms
+	[ "$placed" -ge "$n" ] || fail "$name carried only $placed mounts with $n extra ($plog)"
+	sample mounts "N=$n $name: prepare, wall time" "$(awk -v u="$us" 'BEGIN { printf "%.3f", u / 1000 }')" ms
+	sample mounts "N=$n $name: carry step (its log)" "$carry" ms
+	local step ms
+	for step in "1/7 enter" "2/7 lower" "3/7 upper" "4/7 overlay" "5/7 carry" "6/7 switch"; do
+		ms=$(grep -m1 "step $step" "$plog" | sed -n 's/.*(\([0-9]*\) ms)$/\1/p')
+		[ -z "$ms" ] || sample "mounts-steps-$n" "$name: step $step" "$ms" ms
+	done
 	_boot_stop
 }
 
+# bench_mounts REPS SIZES: BENCH_PEERS="NAME=PATH ..." compares builds of
+# the peer (e.g. before and after a change), taking turns with the sizes.
 bench_mounts() {
-	local reps=$1 sizes=$2 r n
+	local reps=$1 sizes=$2 r n p peers
 	command -v runc >/dev/null || { echo "== item 2: skipped (no runc)"; return 0; }
-	MOUNTS_PEER=${BENCH_PEER:-$STINT_PEER_STATIC}
-	[ -x "$MOUNTS_PEER" ] || { echo "== item 2: skipped (no $MOUNTS_PEER)"; return 0; }
+	read -r -a peers <<<"${BENCH_PEERS:-stint-peer=$STINT_PEER_STATIC}"
+	for p in "${peers[@]}"; do
+		[ -x "${p#*=}" ] || fail "item 2: no peer binary ${p#*=} (BENCH_PEERS)"
+	done
 	echo "== item 2: prepare cost vs pod size: N extra tmpfs mounts in the OS container, $reps runs each, sizes taking turns"
-	echo "   peer: $MOUNTS_PEER (on the host, --then exit); wall time = its spawn to its exit"
+	echo "   peer (on the host, --then exit; wall time = its spawn to its exit): ${peers[*]}"
 	MOUNTS_IMAGE=$TEST_TMP/busybox-os
 	[ -d "$MOUNTS_IMAGE/bin" ] || make_busybox_rootfs "$MOUNTS_IMAGE"
 	pod_new bench-m
 	POD_TERMINAL=0 pod_os "$MOUNTS_IMAGE" k8s /usr/bin/stint -v -s "$BOOT_SOCK" -t 60 -- /bin/sleep 600
 	for ((r = 1; r <= reps; r++)); do
 		for n in $sizes; do
-			bench_mounts_once "$n" "$r"
+			for p in "${peers[@]}"; do
+				bench_mounts_once "$n" "$r" "${p%%=*}" "${p#*=}"
+			done
 		done
 	done
 	stats table mounts
 	stats fit mounts
+	n=${sizes##* }
+	echo "-- the peer's steps at N=$n (ms, from its log)"
+	stats table "mounts-steps-$n"
 }

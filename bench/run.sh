@@ -30,8 +30,8 @@
 # ("5 20 100 500 2000"), BENCH_REAP_N (5), BENCH_REAP_ORPHANS (10000),
 # BENCH_SIGNAL_N (300). BENCH_SMOKE=1: every item once with tiny counts
 # (what tests/test-bench.sh runs). BENCH_RESULTS=PREFIX: where the results
-# go (PREFIX.md, .json, .tsv). BENCH_PEER=PATH: another stint-peer for
-# item 2 (to compare builds). Items 1 and 2 need root, runc and the Debian
+# go (PREFIX.md, .json, .tsv). BENCH_PEERS="NAME=PATH ...": the peer
+# builds item 2 compares (default: build/static/stint-peer), taking turns. Items 1 and 2 need root, runc and the Debian
 # image (tests/images/images.sh; set STINT_CACHE to a cache that has it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
