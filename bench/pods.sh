@@ -22,7 +22,8 @@
 # Item 2, prepare cost vs pod size: a busybox OS container with stint
 # waiting, N tmpfs mounts made in its mount namespace (benchtool mounts),
 # then `stint-peer prepare --then exit` run on the host; its wall time
-# (spawn to exit) and the carry step from its log.
+# (spawn to exit), its CPU time (user + system, with its worker's: steadier
+# than the wall time on a shared machine) and the steps from its log.
 
 BOOT_SOCK=$POD_SHARED_PATH/stint.sock
 BOOT_NOTIFY_TARGET=/run/host/notify/notify.sock
@@ -204,10 +205,10 @@ bench_boot() {
 # ---- item 2 ----
 
 # bench_mounts_once N RUN NAME PEER: one prepare by PEER against a busybox
-# OS container with N extra tmpfs mounts; records the peer's wall time and
-# its carry step.
+# OS container with N extra tmpfs mounts; records the peer's wall time, its
+# CPU time (with its worker's) and its carry step.
 bench_mounts_once() {
-	local n=$1 run=$2 name=$3 peer=$4 log plog us carry placed
+	local n=$1 run=$2 name=$3 peer=$4 log plog t wall cpu carry placed
 	log=$POD_DIR/os-$n-$run-$name.log plog=$POD_DIR/peer-$n-$run-$name.log
 	: >"$log"
 	: >"$plog"
@@ -217,7 +218,7 @@ bench_mounts_once() {
 		fail "runc run of $POD_OS_ID failed: $(cat "$log")"
 	wait_for 10 grep -q 'serving the handoff' "$log" || fail "stint did not serve its socket: $(cat "$log")"
 	"$BENCHTOOL" mounts "$(pod_os_pid)" "$n" /bench-mounts
-	us=$("$BENCHTOOL" time "$plog" -- "$peer" -v -s "$POD_SHARED/stint.sock" prepare --mode pivot \
+	t=$("$BENCHTOOL" time "$plog" -- "$peer" -v -s "$POD_SHARED/stint.sock" prepare --mode pivot \
 		--state "$POD_PV" --then exit --timeout 60) || {
 		cat "$plog" >&2
 		fail "$name prepare with $n extra mounts failed"
@@ -229,7 +230,9 @@ bench_mounts_once() {
 	fi
 	# Honest numbers: every extra mount was carried into the new root.
 	[ "$placed" -ge "$n" ] || fail "$name carried only $placed mounts with $n extra ($plog)"
-	sample mounts "N=$n $name: prepare, wall time" "$(awk -v u="$us" 'BEGIN { printf "%.3f", u / 1000 }')" ms
+	read -r wall cpu <<<"$t"
+	sample mounts "N=$n $name: prepare, wall time" "$(awk -v u="$wall" 'BEGIN { printf "%.3f", u / 1000 }')" ms
+	sample mounts "N=$n $name: prepare, CPU time" "$(awk -v u="$cpu" 'BEGIN { printf "%.3f", u / 1000 }')" ms
 	sample mounts "N=$n $name: carry step (its log)" "$carry" ms
 	local step ms
 	for step in "1/7 enter" "2/7 lower" "3/7 upper" "4/7 overlay" "5/7 carry" "6/7 switch"; do
