@@ -152,7 +152,8 @@ static int notify_bind(const char *path)
 	return fd;
 }
 
-/* Does the state file (written by rename) say ready=1 now? */
+/* Does the peer's state file (written by rename) say ready now? Lines
+ * "ready=1" or "state=ready". */
 static int state_ready(const char *path)
 {
 	char line[256];
@@ -161,8 +162,10 @@ static int state_ready(const char *path)
 
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		ready |= strncmp(line, "ready=1", 7) == 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		ready |= strcmp(line, "ready=1") == 0 || strcmp(line, "state=ready") == 0;
+	}
 	fclose(f);
 	return ready;
 }
