@@ -5,7 +5,8 @@
  *                  [--log FILE] [--timeout SECS] -- CMD...
  *       Item 1: start CMD (`runc run -d ...`) and time, from its spawn:
  *       runc_us  CMD exited (runc run -d returns once the container runs),
- *       sock_us  FILE (--sock, stint's handoff socket) was created,
+ *       sock_us  FILE (--sock, stint's handoff socket) was created or
+ *                renamed into place,
  *       scope_us DIR/init.scope was created (systemd's first cgroup, --scope
  *                = the container's name=systemd cgroup dir),
  *       ready_us READY=1 arrived on SOCK (a datagram socket bound here and
@@ -264,7 +265,7 @@ static int cmd_boot(int argc, char **argv)
 	if (b.state)
 		b.wd_state = watch_dir_of(b.inofd, b.state, IN_MOVED_TO | IN_CLOSE_WRITE);
 	if (b.sock)
-		b.wd_sock = watch_dir_of(b.inofd, b.sock, IN_CREATE);
+		b.wd_sock = watch_dir_of(b.inofd, b.sock, IN_CREATE | IN_MOVED_TO);
 	if (b.scope) {
 		b.wd_scope = inotify_add_watch(b.inofd, b.scope, IN_CREATE);
 		if (b.wd_scope < 0)
