@@ -22,7 +22,7 @@
  *   benchtool reap ROUNDS N LABEL INIT... [::: LABEL INIT...]...
  *       Item 3: ROUNDS times, each INIT in turn as PID 1 of a new PID and
  *       mount namespace (its own /proc) running `benchtool orphans N`;
- *       prints "LABEL reap_us" lines (one per run).
+ *       prints "LABEL reap_us init_cpu_us" lines (one per run).
  *   benchtool siglat ROUNDS LABEL INIT... [::: LABEL INIT...]...
  *       Item 4: every INIT as PID 1 of a new PID namespace running
  *       `benchtool sigchild`; ROUNDS times, to each in turn: note the time,
@@ -31,8 +31,11 @@
  * Internal (run as the workload of an init):
  *   benchtool orphans N   fork N children that each fork a grandchild and
  *       exit; once all grandchildren belong to PID 1, let them all exit at
- *       once and time until PID 1 has reaped every one; then count what is
- *       left in this namespace's /proc. Prints "reap_us=N zombies=N left=N".
+ *       once and time until PID 1 has reaped every one, and the CPU time
+ *       PID 1 spent meanwhile (/proc/1/schedstat, in ns: what the init
+ *       itself costs, apart from the exit storm and the machine's load);
+ *       then count what is left in this namespace's /proc. Prints
+ *       "reap_us=N init_cpu_us=N zombies=N left=N".
  *   benchtool sigchild    write its handler's CLOCK_MONOTONIC (ns, 8 bytes)
  *       to stdout for every SIGUSR1.
  * Exit status 1 on any failure, with a message naming what failed. */
@@ -530,7 +533,7 @@ static int cmd_reap(int argc, char **argv)
 	for (long r = 0; r < rounds; r++) {
 		for (int c = 0; c < s.n; c++) {
 			char out[512];
-			long long reap = -1, zombies = -1, left = -1;
+			long long reap = -1, cpu = -1, zombies = -1, left = -1;
 			int p[2];
 			pid_t pid;
 
@@ -544,11 +547,12 @@ static int cmd_reap(int argc, char **argv)
 			}
 			close(p[0]);
 			wait_pid1(pid, s.label[c]);
-			if (sscanf(out, "reap_us=%lld zombies=%lld left=%lld", &reap, &zombies, &left) != 3)
+			if (sscanf(out, "reap_us=%lld init_cpu_us=%lld zombies=%lld left=%lld", &reap, &cpu, &zombies,
+				   &left) != 4)
 				die("%s: unexpected output '%s'", s.label[c], out);
 			if (zombies != 0 || left != 0)
 				die("%s: %lld zombies and %lld other processes left", s.label[c], zombies, left);
-			printf("%s\t%lld\n", s.label[c], reap);
+			printf("%s\t%lld\t%lld\n", s.label[c], reap, cpu);
 			fflush(stdout);
 		}
 	}
@@ -586,10 +590,22 @@ static void count_procs(long long *zombies, long long *others)
 	closedir(d);
 }
 
+/* CPU time of PID 1 so far (ns): the first field of /proc/1/schedstat. */
+static long long init_cpu_ns(void)
+{
+	long long ns = -1;
+	FILE *f = fopen("/proc/1/schedstat", "re");
+
+	if (!f || fscanf(f, "%lld", &ns) != 1)
+		die_errno("read /proc/1/schedstat");
+	fclose(f);
+	return ns;
+}
+
 static int cmd_orphans(int argc, char **argv)
 {
 	int release[2], pids[2];
-	long long t0, z, o;
+	long long t0, cpu0, z, o;
 	pid_t *g;
 	long n;
 
@@ -634,6 +650,7 @@ static int cmd_orphans(int argc, char **argv)
 		if (read(pids[0], &g[i], sizeof(g[i])) != sizeof(g[i]))
 			die_errno("orphans: read a grandchild's pid");
 	}
+	cpu0 = init_cpu_ns();
 	t0 = now_ns();
 	close(release[1]); /* every grandchild reads EOF and exits, at once */
 	for (long i = 0; i < n; i++) {
@@ -647,7 +664,7 @@ static int cmd_orphans(int argc, char **argv)
 			usleep(100);
 		}
 	}
-	printf("reap_us=%lld", (now_ns() - t0) / 1000);
+	printf("reap_us=%lld init_cpu_us=%lld", (now_ns() - t0) / 1000, (init_cpu_ns() - cpu0) / 1000);
 	count_procs(&z, &o);
 	printf(" zombies=%lld left=%lld\n", z, o);
 	free(g);

@@ -19,7 +19,8 @@
 #   mounts   (2) the peer's prepare time vs N extra mounts in the OS
 #            container; fixed part and cost per mount from a fit
 #   reap     (3) 10,000 orphans reparented to PID 1 at once: time until all
-#            are reaped, no zombie left; stint vs tini, catatonit, dumb-init
+#            are reaped, no zombie left, and PID 1's CPU time meanwhile;
+#            stint vs tini, catatonit, dumb-init
 #   signal   (4) a signal to PID 1 until the child's handler runs
 #   size     (5) file sizes, and bytes per module and library from the
 #            linker maps of the static binaries (bench/sizemap.py)
@@ -212,10 +213,13 @@ item_reap() {
 	echo "== item 3: reaping: $orphans orphans reparented to PID 1 (of a new PID namespace) exit at once;"
 	echo "   time until PID 1 has reaped them all (no zombie left in that namespace's /proc), $rounds runs each, taking turns"
 	mapfile -t set < <(init_set)
-	while IFS=$'\t' read -r label v; do
+	while IFS=$'\t' read -r label v cpu; do
 		sample reap "$label" "$(awk -v u="$v" 'BEGIN { printf "%.1f", u / 1000 }')" ms
+		sample reap-cpu "$label" "$(awk -v u="$cpu" 'BEGIN { printf "%.2f", u / 1000 }')" ms
 	done < <("$BENCHTOOL" reap "$rounds" "$orphans" "${set[@]}")
 	stats table reap tini
+	echo "-- CPU time PID 1 spent meanwhile (/proc/1/schedstat): the init's own cost, apart from the exit storm"
+	stats table reap-cpu tini
 }
 
 item_signal() {
