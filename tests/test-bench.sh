@@ -39,6 +39,7 @@ need = {
     "boot": ["A: runc run until READY=1", "B: runc run until READY=1"],
     "mounts": ["N=5 stint-peer: prepare, wall time", "N=100 stint-peer: prepare, wall time"],
     "reap": ["stint", "tini", "catatonit"],
+    "reap-cpu": ["stint", "tini", "catatonit"],
     "signal": ["stint", "tini", "catatonit"],
     "size-stint": ["total on disk (stripped)"],
     "size-stint-peer": ["total on disk (stripped)"],
