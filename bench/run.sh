@@ -132,7 +132,11 @@ item_handoff() {
 	tmp=$(mktemp -d /tmp/stint-bench.XXXXXX)
 	echo "== handoff: stint -s SOCK --root / -- true  +  stint-peer exec -- stint-peer ready --root /, $hn runs"
 	res=$("$st" handoff "$hn" "$tmp/sock" "$stint" -q -s "$tmp/sock" --root / -- "$true_bin" --- \
-		"$peer" -q -s "$tmp/sock" exec -- "$peer" -q ready --root /)
+		"$peer" -q -s "$tmp/sock" exec -- "$peer" -q ready --root /) || {
+		rm -rf "$tmp"
+		echo "bench: the handoff run failed" >&2
+		exit 1
+	}
 	rm -rf "$tmp"
 	read -r -a nums <<<"$res"
 	set -- "${nums[@]}"

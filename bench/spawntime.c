@@ -15,6 +15,7 @@
  * Exits 1 if any run of CMD/INIT/PEER fails. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,8 @@ static int handoff(int n, const char *sock, char **init, char **peer)
 		while (!listening(sock)) {
 			if (now_us() > deadline) {
 				fprintf(stderr, "spawntime: %s did not appear\n", sock);
+				kill(ipid, SIGKILL); /* leave nothing running */
+				waitpid(ipid, NULL, 0);
 				exit(1);
 			}
 			usleep(50);
