@@ -190,16 +190,21 @@ def main(argv):
     print("%s: %d bytes on disk (stripped); sections %d bytes (+%d bss); headers and alignment of the file %d"
           % (name, stripped, total_file, total["bss"], stripped - total_file))
     print(HEAD)
+    # The parts the issue asks about are listed even when nothing of them
+    # is linked (a 0 row says it is gone).
+    for g in [m[0] for m in MUSL[:6]] + ["inih (libinih.a)", "libcap (libcap.a)"]:
+        groups.setdefault(g, collections.Counter())
     with open(samples, "a", encoding="utf-8") as s:
         for g, c in sorted(groups.items(), key=lambda kv: -sum(kv[1][k] for k in COLS if k != "bss")):
             print(row(g, c, total_file))
             s.write("size-%s\t%s\t%d\tbytes\n" % (name, g, sum(c[k] for k in COLS if k != "bss")))
         s.write("size-%s\ttotal on disk (stripped)\t%d\tbytes\n" % (name, stripped))
     print(row("total", total, total_file))
-    print("   float formatting = fmt_fp in vfprintf.o (%d bytes) + frexpl, __fpclassifyl, __signbitl"
-          % sum(float_fmt_in_vfprintf[k] for k in COLS if k != "bss"))
+    if float_fmt_in_vfprintf:
+        print("   float formatting = fmt_fp in vfprintf.o (%d bytes) + frexpl, __fpclassifyl, __signbitl"
+              % sum(float_fmt_in_vfprintf[k] for k in COLS if k != "bss"))
     for g in [m[0] for m in MUSL[:2]] + ["musl: malloc", "musl: getopt", "inih (libinih.a)", "libcap (libcap.a)"]:
-        if g in groups:
+        if sum(groups[g].values()):
             why = pulled_by(included, g)
             print("   %s, brought in by: %s" % (g, ", ".join(why[:6]) + (" ..." if len(why) > 6 else "")))
     print()
