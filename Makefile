@@ -49,8 +49,10 @@ all: $(BINS)
 	@ln -sf $(O)/stint-peer stint-peer
 
 # Header dependencies come from the compiler (-MMD -MP): touching a
-# header rebuilds exactly what includes it.
-$(O)/%.o: %.c
+# header rebuilds exactly what includes it. An object without its .d file
+# (built before this rule) is rebuilt once, not trusted.
+.SECONDEXPANSION:
+$(O)/%.o: %.c $$(if $$(wildcard $$(@:.o=.d)),,FORCE)
 	@mkdir -p $(dir $@)
 	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
@@ -67,4 +69,6 @@ $(O)/stint-peer: $(PEER_OBJ) $(COMMON_OBJ)
 clean:
 	rm -rf build/dev build/asan build/static build/test stint stint-peer
 
-.PHONY: all clean
+FORCE:
+
+.PHONY: all clean FORCE
