@@ -52,7 +52,7 @@ all: $(BINS)
 # header rebuilds exactly what includes it. An object without its .d file
 # (built before this rule) is rebuilt once, not trusted.
 .SECONDEXPANSION:
-$(O)/%.o: %.c $$(if $$(wildcard $$(@:.o=.d)),,FORCE)
+$(O)/%.o: %.c $$(if $$(wildcard $$(basename $$@).d),,FORCE)
 	@mkdir -p $(dir $@)
 	$(CC) $(STINT_CFLAGS) $(CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
