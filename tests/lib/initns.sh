@@ -35,7 +35,7 @@ start_init() {
 		echo $rc >"$TEST_TMP/$name.rc"
 	) &
 	INIT_PID=$!
-	defer "pkill -KILL -P $INIT_PID; kill -KILL $INIT_PID"
+	defer "kill_tree $INIT_PID"
 }
 
 # stint's own pid (as seen here): the child of unshare.

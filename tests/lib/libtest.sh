@@ -91,6 +91,19 @@ assert_file_lacks_content() { ! grep -qE -- "$2" "$1" || { echo "--- $1:"; cat "
 assert_exists() { [ -e "$1" ] || fail "'$1' does not exist"; }
 assert_not_exists() { [ ! -e "$1" ] && [ ! -L "$1" ] || fail "'$1' exists"; }
 
+# kill_tree PID [SIG]: signal PID and every descendant, children first
+# listed (found through the process tree, never by name).
+kill_tree() {
+	local pid=$1 sig=${2:-KILL} child
+	kill -STOP "$pid" 2>/dev/null # no new children while we look
+	for child in $(pgrep -P "$pid"); do
+		kill_tree "$child" "$sig"
+	done
+	kill -"$sig" "$pid" 2>/dev/null
+	kill -CONT "$pid" 2>/dev/null
+	return 0
+}
+
 # wait_for SECONDS CMD...: poll CMD every 20 ms until it succeeds.
 wait_for() {
 	local deadline=$(($(date +%s%N) + $1 * 1000000000))
