@@ -144,8 +144,10 @@ static int check_pidfd(const struct handoff *h, int procfd)
 
 		if (h->fd[ns_tags[i].tag] < 0)
 			continue;
-		nsfd = ioctl(pidfd, STINT_PIDFD_GET_NS(ns_tags[i].pidfd_ns));
-		if (nsfd < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+		/* The argument must be 0: the kernel answers any other with
+		 * EINVAL, which must not read as "cannot tell" (fail open). */
+		nsfd = ioctl(pidfd, STINT_PIDFD_GET_NS(ns_tags[i].pidfd_ns), 0);
+		if (nsfd < 0 && (errno == ENOTTY || errno == EOPNOTSUPP)) {
 			log_debug("this kernel cannot tell a pidfd's namespaces (Linux < 6.11): relying on ownership");
 			return 0;
 		}
