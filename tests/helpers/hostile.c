@@ -38,6 +38,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -185,32 +186,36 @@ static const struct {
 	{ STINT_FD_TIME_FOR_CHILDREN, "time_for_children" },
 };
 
+static void own_namespaces(void);
+
 /* What the fake init sends. Each lie is one of the checks the peer must
  * make; `real` is a perfect copy of a HELLO of the guest's namespaces. */
 enum how { REAL, OWN, SILENT, GARBAGE };
 static const struct variant {
 	const char *name;
 	enum how how;
-	bool pidfd_of_1; /* else a pidfd of this process */
+	bool pidfd_of_1; /* a pidfd of PID 1; else of this process ... */
+	bool pidfd_elsewhere; /* ... or of a child in namespaces of its own */
 	uint32_t drop; /* a tag left out */
 	uint32_t swap; /* a tag whose fd is replaced by `with` */
 	const char *with; /* "file", "netns", "eventfd", "pidfd", "socket" */
-	bool keep_quiet; /* after READY, never answer (no ACK, no ERROR) */
 } variants[] = {
-	{ "real", REAL, true, 0, 0, NULL, true },
-	{ "real-self", REAL, false, 0, 0, NULL, true },
-	{ "own", OWN, false, 0, 0, NULL, true },
-	{ "own-pid1", OWN, true, 0, 0, NULL, true },
-	{ "own-nouser", OWN, false, STINT_FD_USER, 0, NULL, true },
-	{ "file-as-mnt", REAL, true, 0, STINT_FD_MNT, "file", true },
-	{ "netns-as-mnt", REAL, true, 0, STINT_FD_MNT, "netns", true },
-	{ "eventfd-as-pidfd", REAL, true, 0, STINT_FD_PIDFD, "eventfd", true },
-	{ "pidfd-as-user", REAL, true, 0, STINT_FD_USER, "pidfd", true },
-	{ "socket-as-pid", REAL, true, 0, STINT_FD_PID, "socket", true },
-	{ "no-pidfd", REAL, true, STINT_FD_PIDFD, 0, NULL, true },
-	{ "garbage", GARBAGE, true, 0, 0, NULL, true },
-	{ "silent", SILENT, true, 0, 0, NULL, true },
-	{ "noack", REAL, true, 0, 0, NULL, true },
+	{ "real", REAL, .pidfd_of_1 = true },
+	{ "real-self", REAL, .pidfd_of_1 = false },
+	{ "pidfd-elsewhere", REAL, .pidfd_elsewhere = true },
+	{ "own", OWN, .pidfd_of_1 = false },
+	{ "own-pid1", OWN, .pidfd_of_1 = true },
+	{ "own-nouser", OWN, .drop = STINT_FD_USER },
+	{ "file-as-mnt", REAL, .pidfd_of_1 = true, .swap = STINT_FD_MNT, .with = "file" },
+	{ "netns-as-mnt", REAL, .pidfd_of_1 = true, .swap = STINT_FD_MNT, .with = "netns" },
+	{ "eventfd-as-pidfd", REAL, .pidfd_of_1 = true, .swap = STINT_FD_PIDFD, .with = "eventfd" },
+	{ "pidfd-as-user", REAL, .pidfd_of_1 = true, .swap = STINT_FD_USER, .with = "pidfd" },
+	{ "socket-as-pid", REAL, .pidfd_of_1 = true, .swap = STINT_FD_PID, .with = "socket" },
+	{ "no-pidfd", REAL, .pidfd_of_1 = true, .drop = STINT_FD_PIDFD },
+	{ "garbage", GARBAGE, .pidfd_of_1 = false },
+	{ "silent", SILENT, .pidfd_of_1 = false },
+	/* PID 1 itself: a HELLO of the real thing, then silence after READY. */
+	{ "noack", REAL, .pidfd_of_1 = true },
 };
 
 static int logfd = 2;
@@ -267,6 +272,29 @@ static int substitute(const char *with)
 	die("fake-init: nothing to substitute called '%s'", with);
 }
 
+/* A pidfd of a child that moved into a user and mount namespace of its
+ * own: a process, but not one in the namespaces the HELLO names. */
+static int pidfd_of_elsewhere(void)
+{
+	char mine[64] = "", theirs[64] = "", path[64];
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		own_namespaces();
+		for (;;)
+			pause();
+	}
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (readlink("/proc/self/ns/user", mine, sizeof(mine) - 1) < 0)
+		die("readlink /proc/self/ns/user: %s", strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	for (int i = 0; i < 500 && (readlink(path, theirs, sizeof(theirs) - 1) < 0 || strcmp(mine, theirs) == 0); i++)
+		usleep(2000);
+	return sys_pidfd_open(pid, 0);
+}
+
 /* The fds this process would hand over, with the variant's lies. */
 static void hello_build(const struct variant *v, struct hello *h)
 {
@@ -291,7 +319,9 @@ static void hello_build(const struct variant *v, struct hello *h)
 	}
 	if (v->drop != STINT_FD_PIDFD)
 		hello_add(h, STINT_FD_PIDFD,
-			  v->swap == STINT_FD_PIDFD ? substitute(v->with) : sys_pidfd_open(v->pidfd_of_1 ? 1 : getpid(), 0));
+			  v->swap == STINT_FD_PIDFD ? substitute(v->with) :
+			  v->pidfd_elsewhere	    ? pidfd_of_elsewhere() :
+						      sys_pidfd_open(v->pidfd_of_1 ? 1 : getpid(), 0));
 	hello_add(h, STINT_FD_ROOT, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	hello_add(h, STINT_FD_READY, eventfd(0, EFD_CLOEXEC));
 }
