@@ -304,8 +304,12 @@ void run_serve_notify(struct peer_run *r)
 			log_warn("notify: read: %s", strerror(errno));
 			return;
 		}
+		/* Said once, as for other senders: any process of the guest
+		 * can send, and the peer's log must not grow per datagram. */
 		if (rc == 2) {
-			log_warn("notify: ignored a datagram of %zu bytes (more than %d)", size, NOTIFY_MAX);
+			if (r->notify_oversized++ == 0)
+				log_warn("notify: ignoring datagrams of more than %d bytes (the first: %zu)", NOTIFY_MAX,
+					 size);
 		} else if (!from_init(r, sender)) {
 			if (r->notify_ignored++ == 0)
 				log_warn("notify: ignoring datagrams from processes other than the OS's init");
