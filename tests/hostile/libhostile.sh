@@ -90,14 +90,15 @@ guest_bg() { _pod_runc exec -d "$POD_OS_ID" chroot /proc/1/root "$@"; }
 
 status() { pod_peer_exec /usr/bin/stint-peer status "$@"; }
 
-booted() { grep -q "^rcS: boot $1," "$POD_OS_LOG" && [ -e "$POD_PV/upper/run/demo-service.ready" ]; }
+# booted: this container's busybox init ran rcS (the log is the current
+# container's) and the demo service is up (its file, which rcS removes).
+booted() { grep -q '^rcS: boot [0-9]*,' "$POD_OS_LOG" && [ -e "$POD_PV/upper/run/demo-service.ready" ]; }
 
-# hpod_boot [N]: start the pod and wait for boot N (default 1) of the OS.
+# hpod_boot: start the pod and wait until the OS booted and is ready.
 hpod_boot() {
-	local n=${1:-1}
 	pod_start
-	wait_for 20 booted "$n" || { pod_logs; fail "the busybox OS did not boot ($n)"; }
-	wait_for 10 status -q || { pod_logs; fail "stint-peer status not ready after boot $n"; }
+	wait_for 20 booted || { pod_logs; fail "the busybox OS did not boot"; }
+	wait_for 10 status -q || { pod_logs; status; fail "stint-peer status not ready after the boot"; }
 }
 
 # overlays: how many overlays the peer made are mounted in the OS
@@ -169,3 +170,13 @@ ms_of() {
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# notify_queue: datagrams waiting in the peer's notify socket (ss in the
+# pod's network namespace, which owns the socket).
+notify_queue() {
+	nsenter -t "$(_pod_pid "$POD_PEER_ID")" -n ss -xaH 2>/dev/null | awk -v p="$NOTIFY" -v n="${NOTIFY##*/}" '$5 == p || $5 == n {print $3; exit}'
+}
+
+# count_ge FILE REGEX N: FILE has at least N lines matching REGEX (for
+# wait_for, which runs its command again each time).
+count_ge() { [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
