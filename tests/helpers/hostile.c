@@ -686,7 +686,7 @@ static int cmd_count_renames(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	ino = inotify_init1(IN_CLOEXEC);
-	if (ino < 0 || inotify_add_watch(ino, argv[1], IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+	if (ino < 0 || inotify_add_watch(ino, argv[1], IN_MOVED_TO | IN_MODIFY) < 0)
 		die("count-renames: watch %s: %s", argv[1], strerror(errno));
 	close(open(argv[3], O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	while (!stop) {

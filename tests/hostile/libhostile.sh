@@ -38,26 +38,37 @@ hostile_image() {
 	echo "victim dir" >"$dir/victim-dir/file"
 }
 
-# hpod NAME MODE OS_ARGS -- PEER_ARGS: a hostile pod. OS_ARGS: the OS
+# hpod NAME MODE OS_ARGS --peer PEER_ARGS: a hostile pod. OS_ARGS: the OS
 # container's argv (default: stint booting /sbin/init). The peer runs
 # `stint-peer -v -s $SOCK prepare` with PEER_ARGS after the suite's own.
 hpod() {
-	local name=$1 mode=$2 os_args=() peer_args=()
+	local name=$1 mode=$2 os_args=()
 	shift 2
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do os_args+=("$1") && shift; done
+	while [ $# -gt 0 ] && [ "$1" != --peer ]; do os_args+=("$1") && shift; done
 	[ $# -gt 0 ] && shift
-	peer_args=("$@")
-	[ ${#os_args[@]} -gt 0 ] || os_args=(/usr/bin/stint -v -s "$SOCK" -t 30)
 	pod_new "$name"
 	HMODE=$mode
+	POD_OS_LOG=$POD_DIR/os.log POD_PEER_LOG=$POD_DIR/peer.log
 	mkdir -p "$POD_DIR/hostile"
-	pod_os "$IMAGE" k8s "${os_args[@]}"
-	STINT_PEER_STATIC=/nonexistent pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" \
-		--state /pv --root /.stint/root "${peer_args[@]}"
+	hpod_os "${os_args[@]}"
+	hpod_peer "$@"
+}
+
+# hpod_os [ARGS...]: (re)write the OS container's bundle: ARGS as its argv.
+hpod_os() {
+	[ $# -gt 0 ] || set -- /usr/bin/stint -v -s "$SOCK" -t 30
+	pod_os "$IMAGE" k8s "$@"
 	_pod_jq "$POD_DIR/os" '
 		.mounts += [{destination: "/hostile", type: "bind", source: $h, options: ["rbind", "rw"]}]
 		| .linux.resources.devices += [{allow: true, type: "c", access: "m"}, {allow: true, type: "b", access: "m"}]' \
 		--arg h "$POD_DIR/hostile"
+}
+
+# hpod_peer [PEER_ARGS...]: (re)write the peer's bundle (HPOD_ENV="K=V ..."
+# adds to its environment).
+hpod_peer() {
+	STINT_PEER_STATIC=/nonexistent pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$HMODE" \
+		--state /pv --root /.stint/root "$@"
 	_pod_jq "$POD_DIR/peer" '
 		.mounts += [{destination: "/hostile", type: "bind", source: $h, options: ["rbind", "rw"]}]
 		| .linux.resources.devices = [{allow: true, access: "rwm"}]
@@ -180,3 +191,35 @@ notify_queue() {
 # count_ge FILE REGEX N: FILE has at least N lines matching REGEX (for
 # wait_for, which runs its command again each time).
 count_ge() { [ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
+
+# hrun NAME FUNCTION [ARGS]: run_test, then the time it took as a TAP
+# comment (the suite has a time budget; see the report in docs/testing).
+hrun() {
+	local t0
+	t0=$(now_ms)
+	run_test "$@"
+	echo "# $(($(now_ms) - t0)) ms"
+	# What the test measured (lines starting with "measured:").
+	sed -n 's/^measured: /#   /p' "$TEST_TMP/test-$_test_n.log" 2>/dev/null
+}
+
+# term_peer: SIGTERM to the peer (PID 1 of its container, from the host);
+# prints how many ms it took to end. Fails if it still runs after 5 s.
+term_peer() {
+	local pid t0
+	pid=$(_pod_pid "$POD_PEER_ID")
+	t0=$(now_ms)
+	kill -TERM "$pid"
+	wait_for 5 eval '! kill -0 '"$pid"' 2>/dev/null' || fail "the peer still runs 5 s after SIGTERM"
+	echo $(($(now_ms) - t0))
+}
+
+# assert_term_within_1s WHAT: SIGTERM the peer; it must end within 1 s.
+assert_term_within_1s() {
+	local ms
+	ms=$(term_peer)
+	echo "measured: $1: the peer ended $ms ms after SIGTERM"
+	[ "$ms" -le 1000 ] || { tail -n 5 "$POD_PEER_LOG"; fail "$1: the peer took $ms ms to end after SIGTERM"; }
+	assert_file_has_content "$POD_PEER_LOG" 'signal 15'
+	assert_no_sanitizer_report "$POD_PEER_LOG"
+}

@@ -114,7 +114,7 @@ second_peer() {
 	local sock=$1 out=$2 rc=0
 	shift 2
 	pod_peer_exec /usr/bin/stint-peer -v -s "$sock" prepare --then exit --mode "$HMODE" --state /pv \
-		--root /.stint/root --state-file /tmp/second.state --handshake-timeout 3 --prepare-timeout 5 \
+		--root /.stint/root --state-file /tmp/second.state --handshake-timeout 1 --prepare-timeout 5 \
 		--timeout 3 "$@" >"$out" 2>&1 || rc=$?
 	echo "$rc"
 }
@@ -348,31 +348,20 @@ t_plants_across_restarts() {
 
 # SIGTERM ends the serving peer (then=wait, after READY) within 1 s.
 t_sigterm_serving() {
-	local pid t0 ms
 	pod_up
-	pid=$(_pod_pid "$POD_PEER_ID")
-	t0=$(now_ms)
-	kill -TERM "$pid"
-	wait_for 5 eval '! kill -0 '"$pid"' 2>/dev/null' || fail "the peer still runs 5 s after SIGTERM"
-	ms=$(($(now_ms) - t0))
-	tail -n 3 "$POD_PEER_LOG"
-	echo "the peer ended $ms ms after SIGTERM"
-	[ "$ms" -le 1000 ] || fail "the peer took $ms ms to end after SIGTERM (more than 1 s)"
-	assert_file_has_content "$POD_PEER_LOG" 'signal 15: exiting'
+	assert_term_within_1s "serving the booted OS"
 	_pod_running "$POD_OS_ID" || fail "the OS container ended with the peer"
-	assert_no_sanitizer_report "$POD_PEER_LOG"
 }
 
 for mode in ${HOSTILE_MODES:-pivot chroot}; do
-	hpod "guest-$mode" "$mode" -- "${PEER_ARGS[@]}"
-	POD_OS_LOG=$POD_DIR/os.log POD_PEER_LOG=$POD_DIR/peer.log
-	run_test "$mode: the pod boots (busybox OS, Kubernetes' default capabilities)" t_boot
-	run_test "$mode: an escaped guest finds no shared dir, PV or run-dir; its plants reach nothing" t_escape_and_plant
-	run_test "$mode: forged HELLOs from a guest's fake init are all refused, nothing mounted" t_forged_hello
-	run_test "$mode: a socket at the shared path while the served init lives: no connection" t_no_connect_while_served
-	run_test "$mode: notify flood from guest processes: ignored, no state writes, status answers" t_notify_flood
-	run_test "$mode: the guest in its own namespaces cannot make read-only mounts writable" t_readonly_stays
-	run_test "$mode: FIFO, device, symlink at /etc/machine-id and /etc across restarts; the pod recovers" t_plants_across_restarts
-	run_test "$mode: SIGTERM ends the serving peer within 1 s" t_sigterm_serving
+	hpod "guest-$mode" "$mode" --peer "${PEER_ARGS[@]}"
+	hrun "$mode: the pod boots (busybox OS, Kubernetes' default capabilities)" t_boot
+	hrun "$mode: an escaped guest finds no shared dir, PV or run-dir; its plants reach nothing" t_escape_and_plant
+	hrun "$mode: forged HELLOs from a guest's fake init are all refused, nothing mounted" t_forged_hello
+	hrun "$mode: a socket at the shared path while the served init lives: no connection" t_no_connect_while_served
+	hrun "$mode: notify flood from guest processes: ignored, no state writes, status answers" t_notify_flood
+	hrun "$mode: the guest in its own namespaces cannot make read-only mounts writable" t_readonly_stays
+	hrun "$mode: FIFO, device, symlink at /etc/machine-id and /etc across restarts; the pod recovers" t_plants_across_restarts
+	hrun "$mode: SIGTERM ends the serving peer within 1 s" t_sigterm_serving
 	pod_delete
 done
