@@ -17,7 +17,7 @@
 
 HOSTILE=$STINT_HELPER_DIR/hostile
 NOTIFYINIT=$STINT_HELPER_DIR/notifyinit
-SOCK=$POD_SHARED_PATH/stint.sock
+SOCK=${POD_SHARED_PATH:-/run/stint}/stint.sock
 NOTIFY=/run/stint-peer/notify/notify.sock
 NOTIFY_TARGET=/run/host/notify/notify.sock
 
