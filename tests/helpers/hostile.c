@@ -13,8 +13,10 @@
  *        SOCK and answer connection N with VARIANT N (the last one repeats;
  *        with -v, the first word of FILE at each connection), logging what
  *        the peer sends back to LOG. Variants are listed in variants[].
- *   flood [-n N] [-b BYTES] [-s SOCK] TEXT   N datagrams of TEXT (padded to
- *        BYTES) to SOCK (default $NOTIFY_SOCKET), without blocking forever
+ *   flood [-n N] [-b BYTES] [-s SOCK] [-u STOPFILE] [-o OUT] TEXT   N
+ *        datagrams of TEXT (padded to BYTES) to SOCK (default
+ *        $NOTIFY_SOCKET), or fewer once STOPFILE exists; never blocked for
+ *        long; the counts go to stdout or OUT
  *   remount-rw PATH...            in a user and mount namespace of our own
  *        (what any guest can make), try to make each PATH writable and to
  *        unmount it. Exit 1 if anything succeeded.
@@ -581,22 +583,26 @@ static int cmd_flood(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 2 };
-	const char *sock = getenv("NOTIFY_SOCKET");
+	const char *sock = getenv("NOTIFY_SOCKET"), *stop = NULL, *out = NULL;
 	long count = 1000, bytes = 0, sent = 0, failed = 0;
 	int opt, last_err = 0;
 	cleanup_free char *msg = NULL;
 	cleanup_fd int s = -1;
 	size_t len;
 
-	while ((opt = getopt(argc, argv, "+n:b:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:b:s:u:o:")) != -1) {
 		if (opt == 'n')
 			count = atol(optarg);
 		else if (opt == 'b')
 			bytes = atol(optarg);
 		else if (opt == 's')
 			sock = optarg;
+		else if (opt == 'u')
+			stop = optarg;
+		else if (opt == 'o')
+			out = optarg;
 		else
-			die("usage: flood [-n N] [-b BYTES] [-s SOCK] TEXT");
+			die("usage: flood [-n N] [-b BYTES] [-s SOCK] [-u STOPFILE] [-o OUT] TEXT");
 	}
 	if (optind >= argc || !sock || strlen(sock) >= sizeof(sa.sun_path))
 		die("usage: flood [-n N] [-b BYTES] [-s SOCK] TEXT (and a socket: -s or $NOTIFY_SOCKET)");
@@ -625,6 +631,8 @@ static int cmd_flood(int argc, char **argv)
 	/* A full receive queue blocks a sender: not for more than 2 s. */
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	for (long i = 0; i < count; i++) {
+		if (stop && i % 256 == 0 && access(stop, F_OK) == 0)
+			break;
 		if (sendto(s, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)len) {
 			sent++;
 		} else {
@@ -634,6 +642,8 @@ static int cmd_flood(int argc, char **argv)
 				break;
 		}
 	}
+	if (out && !freopen(out, "w", stdout))
+		die("flood: %s: %s", out, strerror(errno));
 	printf("flood: %ld datagrams of %zu bytes sent, %ld failed%s%s\n", sent, len, failed,
 	       failed ? ": " : "", failed ? strerror(last_err) : "");
 	return 0;

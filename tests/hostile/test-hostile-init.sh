@@ -44,10 +44,10 @@ elapsed_between() {
 }
 
 # assert_deadline MS SECS KEY: a deadline of SECS was kept: it took at least
-# SECS and at most 1.5 s more.
+# SECS and at most 2 s more (a busy machine).
 assert_deadline() {
 	echo "measured: $3 took $1 ms for a deadline of $2 s"
-	[ "$1" -ge $(($2 * 1000)) ] && [ "$1" -le $(($2 * 1000 + 1500)) ] ||
+	[ "$1" -ge $(($2 * 1000)) ] && [ "$1" -le $(($2 * 1000 + 2000)) ] ||
 		fail "a deadline of $2 s took $1 ms"
 }
 
@@ -130,7 +130,7 @@ t_recovers() {
 # state file, but not a write per datagram (they are coalesced), and
 # `stint-peer status` answers within 1 s meanwhile; its READY=1 counts.
 t_init_floods() {
-	local counter flooder t0 ms writes i out
+	local counter flooder ms writes i out first last n
 	pod_start
 	wait_for 15 eval 'guest test -p /run/ni.fifo 2>/dev/null' || { pod_logs; fail "notifyinit did not start"; }
 	rm -f counter.ready
@@ -138,28 +138,34 @@ t_init_floods() {
 	counter=$!
 	defer "kill $counter"
 	wait_for 5 test -e counter.ready || fail "the counter did not start"
-	t0=$(now_ms)
-	guest /bin/sh -c 'i=0; while [ $i -lt 3000 ]; do echo "send STATUS=step $i"; i=$((i + 1)); done >/run/ni.fifo' &
+	# STATUS= lines until the probes below are done, then READY=1.
+	guest rm -f /run/flood.stop /run/flood.count
+	guest /bin/sh -c 'i=0; while [ ! -e /run/flood.stop ]; do echo "send STATUS=step $i"; i=$((i + 1)); done \
+		>/run/ni.fifo; echo $i >/run/flood.count; echo "send READY=1" >/run/ni.fifo' &
 	flooder=$!
+	wait_for 10 grep -q 'notify: STATUS=step' "$POD_PEER_LOG" || fail "the flood did not reach the peer"
 	for i in 1 2 3; do
 		out=$(pod_peer_exec /bin/sh -c 'timeout 1 /usr/bin/stint-peer status; echo "rc=$?"' 2>&1)
 		echo "status $i: $out"
 		[[ $out == *"rc=1"* ]] || fail "stint-peer status did not answer 'not ready' within 1 s during the flood"
 	done
+	guest touch /run/flood.stop
 	wait "$flooder" || fail "the flood did not run"
-	guest /bin/sh -c 'echo "send READY=1" >/run/ni.fifo'
+	n=$(guest cat /run/flood.count)
 	wait_for 10 status -q || { pod_logs; fail "READY=1 from the init did not count"; }
 	wait_for 10 eval '[ "$(notify_queue)" = 0 ]' || fail "the notify socket is not drained"
-	wait_for 5 eval 'status 2>&1 | grep -q "step 2999"' || { status; fail "the last STATUS= did not reach the state"; }
-	ms=$(($(now_ms) - t0))
+	out=$(status 2>&1)
+	assert_eq "$out" "ready: ready: step $((n - 1))" "the state after the flood (the last STATUS= kept)"
 	kill "$counter"
 	wait "$counter" || true
 	cat renames.out
 	writes=$(sed -n 's/^renames=\([0-9]*\) writes=0$/\1/p' renames.out)
 	[ -n "$writes" ] || fail "the state file was written in place: $(cat renames.out)"
-	echo "measured: 3001 datagrams from the init in $ms ms: $writes state file writes"
+	first=$(ms_of 'notify: STATUS=step 0$' "$POD_PEER_LOG") last=$(ms_of "notify: STATUS=step $((n - 1))\$" "$POD_PEER_LOG")
+	ms=$((last - first))
+	echo "measured: $((n + 1)) datagrams from the init over $ms ms: $writes state file writes"
 	# Coalesced: at most one write per 200 ms, plus READY's own.
-	[ "$writes" -le $((ms / 200 + 3)) ] || fail "$writes state writes for 3001 datagrams in $ms ms"
+	[ "$writes" -le $((ms / 200 + 3)) ] || fail "$writes state writes for $((n + 1)) datagrams in $ms ms"
 	assert_peer_files_sane
 	assert_no_sanitizer_report "$POD_PEER_LOG"
 }
