@@ -24,8 +24,9 @@
  *        DIR/NAME until SIGTERM, then print the counts; READY is created
  *        once the watch is armed.
  *
- * It links src/proto.c and src/fdpass.c: the fake HELLOs are the real
- * wire format, only their contents lie. */
+ * It links src/proto.c and src/fdpass.c (and src/log.c for their error
+ * texts): the fake HELLOs are the real wire format, only their contents
+ * lie. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

@@ -108,6 +108,8 @@ t_silent_peer_no_lockout() {
 	ms=$(($(now_ms) - t0))
 	cat "$POD_DIR/pod.log"
 	echo "measured: the second peer finished $ms ms after the silent one connected (idle deadline 1 s)"
+	# It did wait for the silent one to be dropped: the lock was real.
+	[ "$ms" -ge 800 ] || fail "the second peer did not wait for the silent one ($ms ms)"
 	assert_file_has_content "$POD_DIR/pod.log" 'dropp'
 	assert_eq "$(pod_wait lockout)" 0 "the OS's exit status"
 	assert_no_sanitizer_report peer.log "$POD_DIR/pod.log"
