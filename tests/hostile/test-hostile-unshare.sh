@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The hostile-guest suite, part 3: what a runc pod cannot stage, in the
 # project's unshare pods (tests/peer/libpod.sh), with the peer on the host.
-# - cgroup=rw on a cgroup v2 mount without nsdelegate is refused (the guest
-#   could raise its own limits); with nsdelegate it works.
+# - cgroup=rw on cgroup v2, with and without nsdelegate: the guest gets its
+#   cgroup sub-tree but cannot raise its own limits.
 # - stint: a connected peer that never speaks does not lock out the others
-#   (stint's per-connection idle deadline).
+#   (stint's per-connection deadline, --peer-timeout).
 # - SIGTERM ends a peer within 1 s while it waits for a socket that never
 #   comes (then=exit with wait-socket, and then=wait).
 source "$(dirname "$0")/../lib/libtest.sh"
@@ -15,8 +15,8 @@ source "$TOP/tests/hostile/libhostile.sh"
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 
 UNIFIED=/sys/fs/cgroup/unified
-# The option of stint that bounds a connected peer's silence.
-PEER_IDLE_OPT=--peer-idle-timeout
+# The option of stint that bounds a connected peer (a per-connection deadline).
+PEER_IDLE_OPT=--peer-timeout
 
 peer() { "$STINT_PEER" -v -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" --mode pivot "$@"; }
 
@@ -40,30 +40,42 @@ set_nsdelegate() {
 }
 nsdelegate_state() { if nsdelegate_on; then echo on; else echo off; fi; }
 
-# cgroup_pod NAME: a pod whose /sys/fs/cgroup is a read-only bind of a
-# cgroup2 sub-tree of this host (its own directory in the unified
-# hierarchy), running a probe that tries to make a cgroup there.
+# What the guest tries in its cgroup: make a child cgroup (systemd must),
+# move itself (cgroup.procs stays writable), raise two of its own limits.
+CGROUP_PROBE='cd /sys/fs/cgroup
+if mkdir probe.scope && rmdir probe.scope; then echo mkdir=ok; else echo mkdir=no; fi
+if echo $$ >cgroup.procs; then echo procs=ok; else echo procs=no; fi
+for f in cgroup.max.descendants cgroup.max.depth; do
+	if echo 5 >$f; then echo $f=WRITTEN; else echo $f=refused; fi
+done'
+
+# cgroup_pod NAME: a pod in a cgroup of its own in this host's unified
+# hierarchy, with a cgroup namespace rooted there and cgroup2 mounted
+# read-only at /sys/fs/cgroup, as a runtime gives a container on a cgroup v2
+# node; it runs CGROUP_PROBE without capabilities.
 cgroup_pod() {
-	local name=$1 cg=$UNIFIED/stint-hostile-${TEST_TMP##*.}-$1
+	local name=$1 cg=$UNIFIED/stint-hostile-${TEST_TMP##*.}-$1 home
 	mkdir -p "$cg"
-	pod_defer "rmdir $cg/probe.scope $cg"
+	pod_defer "pod_cgroup_rm $cg"
 	pod_create "$name"
-	POD_EXTRA="mount --bind $cg \$R/sys/fs/cgroup && mount -o remount,bind,ro \$R/sys/fs/cgroup" \
-		pod_start "$name" none -s /shared/stint.sock -t 20 -- /bin/sh -c \
-		'if mkdir /sys/fs/cgroup/probe.scope; then echo write=ok; else echo write=no; fi >/vol/cg.out'
+	# The pod is born in that cgroup; this shell goes back to its own.
+	home=$UNIFIED$(sed -n 's/^0:://p' /proc/self/cgroup)
+	echo "$BASHPID" >"$cg/cgroup.procs"
+	POD_CGROUP=1 POD_EXTRA='umount -R "$R/sys/fs/cgroup" && mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$R/sys/fs/cgroup" && mount -o remount,bind,ro,nosuid,nodev,noexec "$R/sys/fs/cgroup"' \
+		pod_start "$name" none -s /shared/stint.sock -t 20 -- /bin/sh -c "($CGROUP_PROBE) >/vol/cg.out 2>&1"
+	echo "$BASHPID" >"$home/cgroup.procs"
 	pod_wait_socket "$name"
 }
 
 # cgroup_try NAME on|off: a pod, the flag set so, a peer with cgroup=rw;
-# its log in NAME.log, its exit status in TRY_RC. Fails if the flag would
-# not stay put over three tries.
+# its log in NAME.log. Fails if the flag would not stay put over three tries.
 cgroup_try() {
 	local name=$1 want=$2 try
 	for try in 1 2 3; do
 		cgroup_pod "$name-$try"
 		set_nsdelegate "$want"
-		TRY_RC=0
-		peer --then exit --cgroup rw --cgroup-path /sys/fs/cgroup 2>"$name.log" || TRY_RC=$?
+		peer --then exit --cgroup rw --cgroup-path /sys/fs/cgroup 2>"$name.log" ||
+			{ cat "$name.log" "$POD_DIR/pod.log"; fail "cgroup=rw with nsdelegate $want: the peer failed"; }
 		[ "$(nsdelegate_state)" = "$want" ] && return 0
 		echo "nsdelegate changed under try $try (wanted $want): again"
 		pod_wait "$name-$try" >/dev/null
@@ -71,22 +83,30 @@ cgroup_try() {
 	fail "nsdelegate would not stay $want for three tries (other tests on this machine flip it)"
 }
 
-t_cgroup_v2_nsdelegate() {
+# cgroup = rw on cgroup v2 hands the guest its cgroup, whose root holds the
+# container's own limits. With nsdelegate the kernel keeps them; without
+# it the peer binds them read-only. Either way the guest makes its child
+# cgroups and moves its processes, and raises no limit.
+t_cgroup_v2_limits() {
+	local state
 	grep -q " $UNIFIED .* - cgroup2 " /proc/self/mountinfo || skip "no cgroup2 hierarchy at $UNIFIED"
 	defer "set_nsdelegate on"
-	cgroup_try off off
-	set_nsdelegate on
-	cat off.log
-	assert_eq "$TRY_RC" 1 "the peer's exit status for cgroup=rw without nsdelegate"
-	assert_file_has_content off.log 'cgroup=rw: /sys/fs/cgroup is cgroup v2 without nsdelegate, so the guest could raise its own limits'
-	assert_eq "$(pod_wait "$(basename "$POD_DIR")")" 3 "stint's exit status after the peer's ABORT"
-	assert_file_has_content "$POD_DIR/pod.log" 'peer aborted: cgroup=rw: .* without nsdelegate'
-	# With nsdelegate: the same pod boots and the guest writes its cgroup.
-	cgroup_try on on
-	cat on.log
-	assert_eq "$TRY_RC" 0 "the peer's exit status for cgroup=rw with nsdelegate"
-	assert_eq "$(pod_wait "$(basename "$POD_DIR")")" 0 "the OS's exit status"
-	assert_eq "$(cat "$POD_DIR/vol/cg.out")" write=ok "the guest's own cgroup sub-tree"
+	for state in off on; do
+		cgroup_try "cg-$state" "$state"
+		set_nsdelegate on
+		cat "cg-$state.log"
+		assert_eq "$(pod_wait "$(basename "$POD_DIR")")" 0 "the OS's exit status (nsdelegate $state)"
+		cat "$POD_DIR/vol/cg.out"
+		assert_file_has_content "$POD_DIR/vol/cg.out" '^mkdir=ok$'
+		assert_file_has_content "$POD_DIR/vol/cg.out" '^procs=ok$'
+		assert_file_has_content "$POD_DIR/vol/cg.out" '^cgroup.max.descendants=refused$'
+		assert_file_has_content "$POD_DIR/vol/cg.out" '^cgroup.max.depth=refused$'
+		if [ "$state" = off ]; then
+			assert_file_has_content "cg-$state.log" 'cgroup=rw: the node.s cgroup2 has no nsdelegate: [1-9][0-9]* files'
+		else
+			assert_file_lacks_content "cg-$state.log" 'has no nsdelegate'
+		fi
+	done
 	nsdelegate_on || fail "nsdelegate is not on at the end"
 }
 
@@ -95,7 +115,7 @@ t_cgroup_v2_nsdelegate() {
 t_silent_peer_no_lockout() {
 	local holder t0 ms
 	"$STINT" --help 2>&1 | grep -q -- "$PEER_IDLE_OPT" ||
-		fail "stint has no $PEER_IDLE_OPT option (the idle deadline for a connected peer is not wired yet)"
+		fail "stint has no $PEER_IDLE_OPT option (a deadline for a connected peer)"
 	pod_create lockout
 	pod_start lockout default -s /shared/stint.sock -t 30 "$PEER_IDLE_OPT" 1 -- /bin/true
 	pod_wait_socket lockout
@@ -146,6 +166,6 @@ t_sigterm_waiting_for_socket() {
 	assert_no_sanitizer_report w1.log w2.log
 }
 
-hrun "cgroup=rw on cgroup v2: refused without nsdelegate, works with it" t_cgroup_v2_nsdelegate
+hrun "cgroup=rw on cgroup v2, with and without nsdelegate: the guest raises none of its limits" t_cgroup_v2_limits
 hrun "init: a connected peer that never speaks does not lock the next one out" t_silent_peer_no_lockout
 hrun "SIGTERM within 1 s while waiting for a socket (then=exit and then=wait)" t_sigterm_waiting_for_socket
