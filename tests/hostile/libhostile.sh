@@ -1,3 +1,5 @@
+# shellcheck shell=bash disable=SC2034,SC2120,SC2154
+# (Variables and functions here are used by the test files that source it.)
 # The hostile-guest suite's pods and checks. Source after libtest.sh,
 # rootfs.sh, images.sh and libpod-runc.sh.
 #

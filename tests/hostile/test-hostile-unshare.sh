@@ -146,7 +146,13 @@ term_bg_peer() {
 	[ "$ms" -le 1000 ] || fail "$2: the peer took $ms ms to end after SIGTERM"
 }
 
-peer_watches() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q 'anon_inode:inotify'; }
+peer_watches() {
+	local fd
+	for fd in "/proc/$1/fd/"*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:inotify" ] && return 0
+	done
+	return 1
+}
 
 t_sigterm_waiting_for_socket() {
 	local pid
