@@ -114,7 +114,7 @@ t_cgroup_v2_limits() {
 # hold): after the idle deadline stint drops it, and the next peer prepares.
 t_silent_peer_no_lockout() {
 	local holder t0 ms
-	"$STINT" --help 2>&1 | grep -q -- "$PEER_IDLE_OPT" ||
+	[[ $("$STINT" --help 2>&1) == *"$PEER_IDLE_OPT"* ]] ||
 		fail "stint has no $PEER_IDLE_OPT option (a deadline for a connected peer)"
 	pod_create lockout
 	pod_start lockout default -s /shared/stint.sock -t 30 "$PEER_IDLE_OPT" 1 -- /bin/true
