@@ -127,7 +127,7 @@ t_silent_peer_no_lockout() {
 	peer --then exit 2>peer.log || { cat peer.log "$POD_DIR/pod.log"; fail "the second peer did not finish"; }
 	ms=$(($(now_ms) - t0))
 	cat "$POD_DIR/pod.log"
-	echo "measured: the second peer finished $ms ms after the silent one connected (idle deadline 1 s)"
+	echo "measured: the second peer finished $ms ms after the silent one connected (peer-timeout 1 s)"
 	# It did wait for the silent one to be dropped: the lock was real.
 	[ "$ms" -ge 800 ] || fail "the second peer did not wait for the silent one ($ms ms)"
 	assert_file_has_content "$POD_DIR/pod.log" 'dropp'
