@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The hostile-guest suite (issue 9): a guest, root in the OS container with
 # Kubernetes' default capabilities, attacks the privileged peer for real, in
-# the project's runc pods, in both switch modes. Each test boots a pod,
-# attacks, and asserts that nothing the peer owns or can reach moved:
-# victim files in the peer's container, the OS's old root, the PV and the
-# host; the peer's own run-dir; the number of overlays in the OS's mount
-# namespace; the pod itself, which must keep working and restart.
+# the project's runc pods, in both switch modes. One pod per mode boots
+# once; each test attacks it in turn and asserts that nothing the peer owns
+# or can reach moved: victim files in the peer's container, the OS's old
+# root, the PV, a loop device and the host; the peer's own run-dir; the
+# mounts of the OS's mount namespace; the pod itself, which must keep
+# working and come back after restarts.
 #
 # The guest's tool is tests/helpers/hostile.c. The shared emptyDir is out
 # of the guest's reach (that is the fix), so the "peer talks to a guest's
