@@ -34,6 +34,13 @@ $(HELPER_O)/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
+# hostile (the hostile-guest suite's tool) speaks the real wire format:
+# it links the protocol's own encoder and fd passing.
+HOSTILE_LINK := src/proto.c src/fdpass.c src/log.c
+$(HELPER_O)/hostile: tests/helpers/hostile.c $(HOSTILE_LINK) $(wildcard include/stint/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -static -o $@ $< $(HOSTILE_LINK)
+
 test-helpers: $(HELPER_BINS)
 
 # Sanitizer runtime options, exported to every test (and so to every

@@ -84,6 +84,8 @@
 #define STINT_NS_GET_USERNS _IO(0xb7, 0x1)
 #define STINT_NS_GET_PARENT _IO(0xb7, 0x2)
 #define STINT_NS_GET_NSTYPE _IO(0xb7, 0x3)
+/* A mount namespace's id, never reused during a boot (Linux >= 6.8). */
+#define STINT_NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
 
 /* A pidfd's namespaces (Linux >= 6.11; ENOTTY before). */
 #define STINT_PIDFD_GET_NS(n) _IO(0xFF, (n))

@@ -182,6 +182,7 @@ static void adopt_init(struct peer_run *r, struct handoff *h, const struct hello
 	r->init.rootfd = rootfd;
 	r->init.pid = h->pid;
 	r->trust.served_mnt = ids->mnt;
+	r->trust.served_mnt_id = ids->mnt_id;
 	r->trust.served_init = ids->init;
 	r->trust.served_alive = true;
 	snprintf(r->st.init, sizeof(r->st.init), "pid %u, mnt:[%llu]", h->pid, ids->mnt.ino);

@@ -37,6 +37,7 @@ struct peer_run {
 	msec_t st_flush; /* a coalesced state write is due then */
 	struct notify notify; /* .fd = -1 when off */
 	unsigned notify_ignored; /* datagrams not from the init, since the last log line */
+	unsigned notify_oversized; /* datagrams over NOTIFY_MAX, likewise */
 	struct trust trust;
 	struct served init;
 	int sock_dir; /* O_PATH of the handoff socket's directory */

@@ -57,7 +57,7 @@ static void trust_field(const char *buf, const char *key, unsigned long long *a,
 static void trust_load(struct peer_run *r, int run_dir)
 {
 	char buf[512];
-	unsigned long long init = 0;
+	unsigned long long init = 0, mnt_id = 0;
 
 	if (dirfile_read(run_dir, TRUST_FILE, buf, sizeof(buf)) < 0)
 		return;
@@ -65,6 +65,8 @@ static void trust_load(struct peer_run *r, int run_dir)
 	trust_field(buf, "served_mnt=", &r->trust.served_mnt.dev, &r->trust.served_mnt.ino);
 	trust_field(buf, "served_init=", &init, NULL);
 	r->trust.served_init = init;
+	trust_field(buf, "served_mnt_id=", &mnt_id, NULL);
+	r->trust.served_mnt_id = mnt_id;
 	if (r->trust.pod_user.ino)
 		log_debug("trust record: this pod's user namespace is %llu", r->trust.pod_user.ino);
 }
@@ -72,9 +74,10 @@ static void trust_load(struct peer_run *r, int run_dir)
 void run_save_trust(struct peer_run *r)
 {
 	char buf[256];
-	int n = snprintf(buf, sizeof(buf), "user=%llu:%llu\nserved_mnt=%llu:%llu\nserved_init=%llu\n",
+	int n = snprintf(buf, sizeof(buf),
+			 "user=%llu:%llu\nserved_mnt=%llu:%llu\nserved_init=%llu\nserved_mnt_id=%llu\n",
 			 r->trust.pod_user.dev, r->trust.pod_user.ino, r->trust.served_mnt.dev, r->trust.served_mnt.ino,
-			 (unsigned long long)r->trust.served_init);
+			 (unsigned long long)r->trust.served_init, (unsigned long long)r->trust.served_mnt_id);
 
 	if (dirfile_write(r->run_dir, TRUST_FILE, buf, (size_t)n, 0600, 0) < 0)
 		log_warn("%s", fail_reason());
@@ -200,6 +203,7 @@ void run_forget_init(struct peer_run *r)
 	r->init = (struct served){ .pidfd = -1, .rootfd = -1, .pvfd = -1 };
 	r->trust.served_alive = false;
 	r->trust.served_init = 0;
+	r->trust.served_mnt_id = 0;
 	memset(&r->trust.served_mnt, 0, sizeof(r->trust.served_mnt));
 	run_save_trust(r);
 }
@@ -300,8 +304,12 @@ void run_serve_notify(struct peer_run *r)
 			log_warn("notify: read: %s", strerror(errno));
 			return;
 		}
+		/* Said once, as for other senders: any process of the guest
+		 * can send, and the peer's log must not grow per datagram. */
 		if (rc == 2) {
-			log_warn("notify: ignored a datagram of %zu bytes (more than %d)", size, NOTIFY_MAX);
+			if (r->notify_oversized++ == 0)
+				log_warn("notify: ignoring datagrams of more than %d bytes (the first: %zu)", NOTIFY_MAX,
+					 size);
 		} else if (!from_init(r, sender)) {
 			if (r->notify_ignored++ == 0)
 				log_warn("notify: ignoring datagrams from processes other than the OS's init");

@@ -63,17 +63,25 @@ static void step_done(int n, const char *name, const char *fmt, ...)
 }
 
 #ifdef STINT_TEST_HOOKS
-/* Test hook, compiled into development builds only (never into the static
- * release binaries): die like `kill -9` of the whole peer at a step,
- * leaving its mounts behind, to prove a restarted peer completes. */
+/* Test hooks, compiled into development builds only (never into the static
+ * release binaries). KILL_AT: die like `kill -9` of the whole peer at a
+ * step, leaving its mounts behind, to prove a restarted peer completes.
+ * HANG_AT: the worker stops at a step for good, as on a volume that never
+ * answers, to prove prepare-timeout and SIGTERM end it. */
 static void test_kill_at(const char *name)
 {
 	const char *v = getenv("STINT_PEER_TEST_KILL_AT");
+	const char *h = getenv("STINT_PEER_TEST_HANG_AT");
 
 	if (v && strcmp(v, name) == 0) {
 		log_info("test hook STINT_PEER_TEST_KILL_AT=%s: killing the peer now", name);
 		kill(getppid(), SIGKILL);
 		raise(SIGKILL);
+	}
+	if (h && strcmp(h, name) == 0) {
+		log_info("test hook STINT_PEER_TEST_HANG_AT=%s: the worker hangs here", name);
+		for (;;)
+			pause();
 	}
 }
 #else

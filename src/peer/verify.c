@@ -62,6 +62,15 @@ static int check_types(const struct handoff *h)
 	return 0;
 }
 
+/* The mount namespace's id: unlike its inode number, never given to
+ * another namespace during this boot. 0 when the kernel has none. */
+static uint64_t mntns_id(int fd)
+{
+	uint64_t id = 0;
+
+	return ioctl(fd, STINT_NS_GET_MNTNS_ID, &id) < 0 ? 0 : id;
+}
+
 /* The user ns that owns the namespace behind fd. */
 static int owner_of(int fd, const char *what, struct ns_id *id)
 {
@@ -144,8 +153,10 @@ static int check_pidfd(const struct handoff *h, int procfd)
 
 		if (h->fd[ns_tags[i].tag] < 0)
 			continue;
-		nsfd = ioctl(pidfd, STINT_PIDFD_GET_NS(ns_tags[i].pidfd_ns));
-		if (nsfd < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP)) {
+		/* The argument must be 0: the kernel answers any other with
+		 * EINVAL, which must not read as "cannot tell" (fail open). */
+		nsfd = ioctl(pidfd, STINT_PIDFD_GET_NS(ns_tags[i].pidfd_ns), 0);
+		if (nsfd < 0 && (errno == ENOTTY || errno == EOPNOTSUPP)) {
 			log_debug("this kernel cannot tell a pidfd's namespaces (Linux < 6.11): relying on ownership");
 			return 0;
 		}
@@ -176,6 +187,7 @@ int hello_verify(const struct handoff *h, int procfd, const struct trust *t, str
 	if (!ns_id_eq(&owner, &ids->user))
 		return fail("HELLO: the mount namespace is owned by user namespace %llu, not %llu", owner.ino,
 			    ids->user.ino);
+	ids->mnt_id = mntns_id(h->fd[STINT_FD_MNT]);
 	if (h->fd[STINT_FD_PID] >= 0) {
 		if (ns_id_of(h->fd[STINT_FD_PID], "the HELLO's pid namespace", &ids->pid) < 0 ||
 		    owner_of(h->fd[STINT_FD_PID], "pid", &owner) < 0)
@@ -187,7 +199,12 @@ int hello_verify(const struct handoff *h, int procfd, const struct trust *t, str
 	if (check_pidfd(h, procfd) < 0)
 		return -1;
 	ids->init = pidfd_inode(h->fd[STINT_FD_PIDFD]);
-	if (t->served_alive && ns_id_eq(&ids->mnt, &t->served_mnt))
+	/* A restarted peer holds no pidfd of the init it served and cannot
+	 * tell whether it runs; the namespace's id still names that one
+	 * namespace, which lives as long as its init (an inode number could
+	 * be a new container's, so it counts only while the init is known). */
+	if ((t->served_alive && ns_id_eq(&ids->mnt, &t->served_mnt)) ||
+	    (t->served_mnt_id && ids->mnt_id == t->served_mnt_id))
 		return fail("HELLO: mount namespace %llu is already served and its init still runs: refusing to "
 			    "prepare a second root in it",
 			    ids->mnt.ino);

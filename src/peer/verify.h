@@ -16,6 +16,7 @@
 struct trust {
 	struct ns_id pod_user; /* user ns of this pod's inits, pinned at the first HELLO; {0} = none yet */
 	struct ns_id served_mnt; /* the mount ns last served ... */
+	uint64_t served_mnt_id; /* ... its id (NS_GET_MNTNS_ID), 0 = none or unknown ... */
 	uint64_t served_init; /* ... and its init's pidfd inode (pidfs), 0 = none */
 	bool served_alive; /* that init is known to run (this peer holds its pidfd) */
 };
@@ -23,6 +24,7 @@ struct trust {
 /* What a verified HELLO names. */
 struct hello_ids {
 	struct ns_id user, mnt, pid;
+	uint64_t mnt_id; /* the mount ns's id, 0 when the kernel has none (Linux < 6.8) */
 	uint64_t init; /* pidfd inode, 0 when the kernel has no pidfs */
 	bool userns; /* the user ns is not the peer's own (a user-namespaced pod) */
 };
