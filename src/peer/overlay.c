@@ -148,6 +148,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 
 	memset(pv, 0, sizeof(*pv));
 	pv->base = -1;
+	pv->userxattr = userxattr;
 	if (resolve_dirs(c, upper, work) < 0)
 		return -1;
 	if (stat(upper, &su) < 0)
