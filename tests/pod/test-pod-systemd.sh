@@ -31,14 +31,16 @@ t_image() {
 
 # sd_pod NAME CAPS MODE PV: the pod; the peer gives systemd what the
 # unprivileged container lacks (docs/os-boot.md): tmpfs /run and /run/lock,
-# its cgroup sub-tree writable, a notify socket at /run/host/notify/notify.sock.
+# its cgroup sub-tree writable (the name=systemd mount on cgroup v1, the
+# cgroup2 mount on v2: $POD_CGROUP_PATH), a notify socket at
+# /run/host/notify/notify.sock (the peer serves it in its run-dir).
 sd_pod() {
 	local name=$1 caps=$2 mode=$3 pv=$4
 	shift 4
 	pod_new "$name" "$pv"
 	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
 	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 30 \
-		--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock "$@"
+		--tmpfs /run,/run/lock --cgroup rw --cgroup-path "$POD_CGROUP_PATH" --notify /run/stint-peer/notify/notify.sock "$@"
 }
 
 # in_os CMD...: run CMD in the booted OS (pivot: runc exec lands there).
@@ -86,6 +88,13 @@ t_first_boot() {
 	sd_boot
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	# systemd runs in the host's cgroup layout: unified on v2, its own
+	# name=systemd sub-tree on v1 (in either case its cgroup namespace).
+	if [ "$POD_CGROUP_MODE" = v2 ]; then
+		assert_eq "$(in_os cat /proc/1/cgroup)" "0::/init.scope" "PID 1's cgroup (v2)"
+	else
+		in_os grep -qx '[0-9]*:name=systemd:/init.scope' /proc/1/cgroup || fail "PID 1 not in name=systemd:/init.scope"
+	fi
 	# The console works: systemd's boot log reached the pty.
 	assert_file_has_content "$POD_OS_LOG" 'Welcome to .*Debian GNU/Linux 12'
 	# What stint must do for systemd's container interface.
@@ -216,8 +225,9 @@ t_no_cgroupns() {
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_lacks_content "$POD_OS_LOG" 'Welcome to'
 	! in_os test -e /dev/console || fail "a /dev/console without a terminal"
-	in_os cat /proc/1/cgroup | grep -q "name=systemd:/stint-pods/$POD_OS_ID" ||
-		fail "PID 1 is not in the host's cgroup namespace"
+	local want="name=systemd:/stint-pods/$POD_OS_ID"
+	[ "$POD_CGROUP_MODE" = v1 ] || want="0::/stint-pods/$POD_OS_ID"
+	in_os cat /proc/1/cgroup | grep -q "$want" || fail "PID 1 is not in the host's cgroup namespace ($want)"
 	sd_halt
 }
 
