@@ -16,7 +16,11 @@
 # as on this hybrid host). POD_CGROUP_PATH is the mount systemd writes
 # (the peer's cgroup-path): /sys/fs/cgroup on v2, /sys/fs/cgroup/systemd on
 # v1. POD_MEMORY_LIMIT / POD_PIDS_LIMIT give the OS container runc's
-# linux.resources (memory in bytes, pids).
+# linux.resources (memory in bytes, pids). POD_CGROUP_RW=1 gives the OS
+# container a read-write cgroup mount, as containerd's runtime option
+# cgroup_writable or CRI-O's annotation cgroup2-mount-hierarchy-rw.crio.io
+# do: with a user namespace and a cgroup namespace on v2, runc then hands
+# the container's cgroup to the pod's root (delegation).
 #
 # User-namespaced pods (Kubernetes' hostUsers: false): POD_USERNS=K puts
 # both containers in one user namespace that maps ids 0-65535 to K*2^20 and
@@ -118,6 +122,10 @@ pod_new() {
 _pod_userns_start() {
 	local pid self
 	POD_USERNS_BASE=$((POD_USERNS * 1048576))
+	# runc sets up the root from inside the user namespace: the pod's
+	# root must be able to reach the bundle (mktemp made the dir 0700),
+	# as containerd's state directories are 0711.
+	chmod 0711 "$TEST_TMP"
 	self=$(readlink /proc/self/ns/user)
 	unshare --user -- sleep infinity </dev/null >/dev/null 2>&1 &
 	pid=$!
@@ -220,15 +228,43 @@ pod_os() {
 		| .hostname = $name
 		| .linux.cgroupsPath = $cg
 		| .linux.namespaces |= map(select(.type != "cgroup")) + (if $cgns == "1" then [{type: "cgroup"}] else [] end)
+		| if $cgrw == "1" then .mounts |= map(if .destination == "/sys/fs/cgroup"
+			then .options |= map(select(. != "ro")) + ["rw"] else . end) else . end
 		| if $mem != "" then .linux.resources.memory = {limit: ($mem | tonumber)} else . end
 		| if $pids != "" then .linux.resources.pids = {limit: ($pids | tonumber)} else . end
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]}]' \
 		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
 		--argjson caps "$(_pod_caps_json "$caps")" \
 		--arg term "$POD_TERMINAL" --arg cgns "${POD_CGROUPNS:-1}" --arg name "$POD_NAME" --arg cg "$POD_CGROUP" \
-		--arg mem "${POD_MEMORY_LIMIT:-}" --arg pids "${POD_PIDS_LIMIT:-}" \
+		--arg cgrw "${POD_CGROUP_RW:-0}" --arg mem "${POD_MEMORY_LIMIT:-}" --arg pids "${POD_PIDS_LIMIT:-}" \
 		--arg shp "$POD_SHARED_PATH" --arg sh "$(_pod_src "$POD_SHARED" shared)"
 	_pod_userns_json "$b"
+	_pod_delegate_hook "$b"
+}
+
+# _pod_delegate_hook BUNDLE: with POD_CGROUP_RW=1 in a user-namespaced pod
+# on cgroup v2 (with a cgroup namespace), hand the container's cgroup to the
+# pod's root as runc 1.2 does by itself (runc's cgroup_delegation tests):
+# the directory and the files /sys/kernel/cgroup/delegate lists. runc 1.1
+# does not, so an OCI createRuntime hook (run by runc once the cgroup exists,
+# before the container's process starts) does it here.
+_pod_delegate_hook() {
+	local b=$1 hook=$1/delegate-hook
+	[ "${POD_CGROUP_RW:-0}" = 1 ] && [ -n "${POD_USERNS_PATH:-}" ] && [ "$POD_CGROUP_MODE" = v2 ] &&
+		[ "${POD_CGROUPNS:-1}" = 1 ] || return 0
+	cat >"$hook" <<HOOK
+#!/bin/bash
+# The container's state (JSON) on stdin; its pid's cgroup is its own.
+set -eu
+pid=\$(jq -r .pid)
+dir=/sys/fs/cgroup\$(sed -n 's/^0:://p' "/proc/\$pid/cgroup")
+chown $POD_USERNS_BASE:$POD_USERNS_BASE "\$dir"
+while read -r f; do
+	[ ! -e "\$dir/\$f" ] || chown $POD_USERNS_BASE:$POD_USERNS_BASE "\$dir/\$f"
+done </sys/kernel/cgroup/delegate
+HOOK
+	chmod 755 "$hook"
+	_pod_jq "$b" '.hooks.createRuntime = [{path: $hook}]' --arg hook "$hook"
 }
 
 _pod_os_rootfs() {

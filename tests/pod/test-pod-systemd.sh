@@ -91,7 +91,7 @@ t_first_boot() {
 	# systemd runs in the host's cgroup layout: unified on v2, its own
 	# name=systemd sub-tree on v1 (in either case its cgroup namespace).
 	if [ "$POD_CGROUP_MODE" = v2 ]; then
-		assert_eq "$(in_os cat /proc/1/cgroup)" "0::/init.scope" "PID 1's cgroup (v2)"
+		in_os grep -qx '0::/init.scope' /proc/1/cgroup || fail "PID 1 not in 0::/init.scope"
 	else
 		in_os grep -qx '[0-9]*:name=systemd:/init.scope' /proc/1/cgroup || fail "PID 1 not in name=systemd:/init.scope"
 	fi
