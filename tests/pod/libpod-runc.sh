@@ -104,9 +104,14 @@ pod_new() {
 	POD_CGROUP=/stint-pods/$POD_OS_ID
 	POD_TERMINAL=${POD_TERMINAL:-0}
 	POD_OS_RC=
+	_pod_userns_stop
+	# A new pod gets a new emptyDir, and the peer a fresh container layer
+	# (here: its /run): a state file left by the previous pod must not
+	# answer the new pod's readiness probe.
+	rm -rf "$POD_SHARED" "$POD_DIR/peer/rootfs/run"
+	[ ! -d "$POD_DIR/peer/rootfs" ] || mkdir -p "$POD_DIR/peer/rootfs/run"
 	mkdir -p "$POD_DIR" "$POD_SHARED" "$POD_PV" "$POD_RUNC_ROOT"
 	export POD_NAME POD_DIR POD_SHARED POD_PV POD_RUNC_ROOT POD_OS_ID POD_PEER_ID POD_CGROUP
-	_pod_userns_stop
 	POD_USERNS_PATH=
 	[ -z "${POD_USERNS:-}" ] || _pod_userns_start
 	# Clean up when the test ends (run_test runs a test's defers when its
