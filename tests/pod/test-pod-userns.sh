@@ -154,9 +154,9 @@ t_refuse() {
 sd_pod() {
 	local name=$1 k=$2 pv=$3
 	POD_CGROUP_RW=1 POD_USERNS=$k pod_new "$name" "$pv"
-	POD_CGROUP_RW=1 pod_os "$DEBIAN" k8s /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify
+	POD_CGROUP_RW=1 pod_os "$DEBIAN" k8s /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
 	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode pivot --state /pv --timeout 30 \
-		--tmpfs /run,/run/lock --cgroup rw --cgroup-path "$POD_CGROUP_PATH" --notify /run/notify
+		--tmpfs /run,/run/lock --cgroup rw --cgroup-path "$POD_CGROUP_PATH" --notify /run/stint-peer/notify/notify.sock
 }
 
 sd_ready() { pod_peer_exec /usr/bin/stint-peer status -q -s "$SOCK" 2>/dev/null; }
