@@ -23,6 +23,9 @@ UNIFIED=/sys/fs/cgroup/unified
 # (labelled), and a file that fails without a failing test is one.
 in_view() {
 	local file=$1 only=$2 out rc=0
+	# Again before each file: containerd 1.6 (tests/cri) remounts cgroup2
+	# for privileged containers and clears nsdelegate machine-wide.
+	mount -o remount,nsdelegate "$UNIFIED"
 	out=$(unshare -m --propagation private -- \
 		env STINT_TEST_ONLY="$only" STINT_TEST_PREFIX="cgroup v2 view: " \
 		bash -c 'mount --bind "$1" /sys/fs/cgroup && exec bash "$2"' sh "$UNIFIED" "$TOP/$file" 2>&1) || rc=$?
