@@ -55,10 +55,11 @@ command -v runc >/dev/null || {
 	exit 0
 }
 
-# With `cgroup = rw` on cgroup v2 the peer requires the node's cgroup2 to be
-# mounted with nsdelegate (the cgroup namespace is then a delegation
-# boundary: the guest cannot raise the limits of its own cgroup), as
-# systemd mounts it on a v2 host. This host's unified hierarchy lacks it.
+# A v2 host's systemd mounts cgroup2 with nsdelegate: the cgroup namespace
+# is then a delegation boundary, so with `cgroup = rw` the guest cannot
+# raise the limits of its own cgroup (without it the peer keeps those files
+# read-only itself). This host's unified hierarchy lacks it: the view gets
+# it, so the tests run as on a v2 host.
 # The flag belongs to the hierarchy, so this remount changes it for the
 # whole machine; setting it again is a no-op, and nothing here clears it
 # (another test may be using the view).
