@@ -49,6 +49,28 @@ static int ns_is_current(int procfd, int nsfd, const char *name)
 	return ns_id_eq(&own, &other);
 }
 
+int ns_user_is_initial(int procfd)
+{
+	char buf[128] = "", *nl;
+	unsigned long inner, outer, count;
+	cleanup_fd int fd = openat(procfd, "self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return fail_errno("open /proc/self/uid_map");
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return fail_errno("read /proc/self/uid_map");
+	buf[n] = '\0';
+	/* The initial namespace maps every id to itself in one line; any
+	 * other (a user-namespaced pod's) maps ranges. */
+	nl = strchr(buf, '\n');
+	if (nl && nl[1] != '\0')
+		return 0;
+	return sscanf(buf, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 &&
+	       count == 4294967295UL;
+}
+
 int ns_enter_mount(int procfd, int mntfd, int userfd, int *entered_user)
 {
 	int same;

@@ -19,6 +19,10 @@ bool ns_id_eq(const struct ns_id *a, const struct ns_id *b);
  * (the peer's own /proc, still valid after setns). Returns 0 or -1. */
 int ns_own(int procfd, const char *name, struct ns_id *id);
 
+/* Is this process in the initial user namespace (its /proc/self/uid_map,
+ * through procfd, maps all ids to themselves)? 1, 0, or -1 (fail()). */
+int ns_user_is_initial(int procfd);
+
 /* setns() into the target's user ns (when userfd >= 0 and it differs from
  * ours: *entered_user is set) and then its mount ns. Must run in a
  * single-threaded process; cwd and root become the target ns's root.

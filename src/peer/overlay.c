@@ -98,6 +98,87 @@ out:
 	return rc;
 }
 
+/* Overlayfs keeps whiteout, opaque and origin metadata in trusted.overlay.*
+ * xattrs, or in user.overlay.* with userxattr (a mount in a user
+ * namespace), and each mode ignores the other's: deleted image files and
+ * the old contents of replaced directories would come back. The mode an
+ * upper was made in is recorded on its work dir (a user.* xattr, readable
+ * in both modes, out of the guest's sight); an upper from before that
+ * record is recognised by the overlay xattrs visible here on it and its
+ * entries (trusted.* ones are invisible inside a user namespace). */
+#define MODE_XATTR "user.stint.overlay-xattrs"
+
+static int has_overlay_xattr(int dirfd, const char *name, const char *prefix)
+{
+	char list[4096], path[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	n = llistxattr(path, list, sizeof(list));
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
+		if (strncmp(list + i, prefix, strlen(prefix)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does the upper (or one of its first entries) carry xattrs of prefix? */
+static int upper_has_xattrs(const char *upper, const char *prefix)
+{
+	cleanup_fd int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	int found, count = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return fail_errno("open upper %s", upper);
+	found = has_overlay_xattr(fd, ".", prefix);
+	d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+	if (!d)
+		return fail_errno("opendir upper %s", upper);
+	while (!found && count++ < 1024 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			found = has_overlay_xattr(fd, de->d_name, prefix);
+	closedir(d);
+	return found;
+}
+
+static int upper_refuse(const char *upper, int made_userxattr)
+{
+	if (made_userxattr)
+		return fail("upper %s was made by a pod with a user namespace (user.overlay.* xattrs); "
+			    "without one the overlay reads trusted.overlay.* only and deleted files would "
+			    "come back: run this pod with hostUsers: false, or move the files to a new volume",
+			    upper);
+	return fail("upper %s was made by a pod without a user namespace (trusted.overlay.* xattrs); "
+		    "in a user namespace (hostUsers: false) the overlay reads user.overlay.* only and "
+		    "deleted files would come back: run this pod without a user namespace, or move the "
+		    "files to a new volume",
+		    upper);
+}
+
+static int upper_mode_check(const char *upper, const char *work, int userxattr)
+{
+	const char *mine = userxattr ? "user" : "trusted";
+	char val[16];
+	ssize_t n = getxattr(work, MODE_XATTR, val, sizeof(val) - 1);
+	int other;
+
+	if (n >= 0) {
+		val[n] = '\0';
+		return strcmp(val, mine) == 0 ? 0 : upper_refuse(upper, strcmp(val, "user") == 0);
+	}
+	if (errno != ENODATA && errno != ENOTSUP)
+		return fail_errno("read %s of %s", MODE_XATTR, work);
+	other = upper_has_xattrs(upper, userxattr ? "trusted.overlay." : "user.overlay.");
+	if (other < 0)
+		return -1;
+	if (other)
+		return upper_refuse(upper, !userxattr);
+	if (setxattr(work, MODE_XATTR, mine, strlen(mine), 0) < 0)
+		log_debug("cannot record the overlay's xattr mode on %s: %s", work, strerror(errno));
+	return 0;
+}
+
 /* The deepest directory holding both a and b (both absolute, normalized). */
 static void common_parent(const char *a, const char *b, char *out, size_t outlen)
 {
@@ -148,6 +229,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 
 	memset(pv, 0, sizeof(*pv));
 	pv->base = -1;
+	pv->userxattr = userxattr;
 	if (resolve_dirs(c, upper, work) < 0)
 		return -1;
 	if (stat(upper, &su) < 0)
@@ -156,7 +238,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 		return fail_errno("stat work %s", work);
 	if (su.st_dev != sw.st_dev)
 		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
-	if (probe_fs(work, userxattr) < 0)
+	if (probe_fs(work, userxattr) < 0 || upper_mode_check(upper, work, userxattr) < 0)
 		return -1;
 	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
 	n = strlen(pv->base_path);

@@ -11,6 +11,7 @@ struct pv {
 	int base; /* detached clone (open_tree) of the dir holding upper and work */
 	char base_path[4096]; /* its path in the peer's mount ns */
 	char upper_rel[4096], work_rel[4096]; /* upper and work relative to base */
+	int userxattr; /* overlay metadata in user.overlay.* (a user-namespaced pod) */
 };
 
 /* In the peer's own mount ns: make upper and work (mkdir -p), check they

@@ -57,12 +57,17 @@ static int clone_notify_dir(const struct notify *n)
 	return steal_fd(&fd);
 }
 
-/* Everything that must be opened in the peer's own mount namespace. */
+/* Everything that must be opened in the peer's own mount namespace.
+ * userns: the init is in a user namespace other than ours. trusted.*
+ * xattrs are off limits outside the initial user namespace: the overlay
+ * needs userxattr then, and also when this peer shares the init's user
+ * namespace in a user-namespaced pod (hostUsers: false). */
 static int job_open(struct job *j, struct peer_run *r, bool userns)
 {
 	const struct peer_config *c = j->cfg;
+	int initial = userns ? 0 : ns_user_is_initial(j->procfd);
 
-	if (pv_prepare(c, userns, &j->pv) < 0 || chain_of(j->pv.base_path, &j->pv_chain) < 0)
+	if (initial < 0 || pv_prepare(c, !initial, &j->pv) < 0 || chain_of(j->pv.base_path, &j->pv_chain) < 0)
 		return -1;
 	for (size_t i = 0; i < c->lower.n; i++) {
 		if (i >= ARRAY_SIZE(j->lower_fd))

@@ -403,6 +403,9 @@ static int steps(struct job *j, int *mounted)
 	int userns = 0, rc;
 
 	rc = step_enter(j, &mi, &userns, &rootdir);
+	/* Past here "userns" means "not in the initial user namespace": the
+	 * init's, entered, or ours, shared with the init (pv.userxattr). */
+	userns = j->pv.userxattr;
 	if (rc == 0 && (rootfd = step_overlay(j, rootdir, userns, mounted)) < 0)
 		rc = -1;
 	if (rc == 0 && (step_identity(j, rootfd) < 0 || step_carry(j, &mi, rootfd, userns) < 0))

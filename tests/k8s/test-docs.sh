@@ -171,6 +171,8 @@ is the overlay module loaded?
 no init listens on 
 it has already switched root (or has not started yet)
 the peer has not run yet
+was made by a pod without a user namespace (trusted.overlay.* xattrs)
+was made by a pod with a user namespace (user.overlay.* xattrs)
 EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
 }

@@ -93,6 +93,43 @@ test_kustomize_chroot() {
 	overlay_check chroot '!os.securityContext.capabilities && peer.command.slice(-2).join(" ") === "--mode chroot"'
 }
 
+# hostusers_check FILE: the StatefulSet in FILE runs in a user namespace
+# the way the API accepts it (pkg/apis/core/validation validateHostUsers:
+# no hostNetwork, hostPID or hostIPC with hostUsers: false); the peer keeps
+# its privilege (inside the pod's namespace), the OS container gets none;
+# every volume is one the runtime can idmap (no raw block volumeDevices).
+hostusers_check() {
+	node --input-type=module -e '
+		import { readFileSync } from "node:fs";
+		import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+		const ss = parseAllDocuments(readFileSync(process.argv[1], "utf8")).map((d) => d.toJS())
+			.find((o) => o && o.kind === "StatefulSet");
+		const spec = ss.spec.template.spec, bad = [];
+		if (spec.hostUsers !== false) bad.push("hostUsers is not false");
+		for (const k of ["hostNetwork", "hostPID", "hostIPC"])
+			if (spec[k]) bad.push(`${k}: true is forbidden with hostUsers: false`);
+		const peer = spec.initContainers.find((c) => c.name === "stint-peer");
+		const os = spec.containers.find((c) => c.name === "os");
+		if (!peer?.securityContext?.privileged) bad.push("the peer is not privileged");
+		if (os?.securityContext?.privileged) bad.push("the OS container is privileged");
+		for (const c of [...spec.initContainers, ...spec.containers])
+			if (c.volumeDevices?.length) bad.push(`${c.name}: volumeDevices cannot be idmapped`);
+		if (ss.spec.template.metadata?.annotations?.["cgroup2-mount-hierarchy-rw.crio.io"] !== "true")
+			bad.push("no cgroup2-mount-hierarchy-rw.crio.io annotation (systemd must own its cgroup)");
+		if (bad.length) { console.log(bad.join("\n")); process.exit(1); }' "$1"
+}
+
+test_kustomize_host_users_false() {
+	render "$K8S/overlays/host-users-false" userns.yaml
+	validate userns.yaml
+	hostusers_check userns.yaml
+	# The check must catch what the API rejects.
+	sed 's/^      hostUsers: false$/      hostUsers: false\n      hostPID: true/' userns.yaml >userns-hostpid.yaml
+	cmp -s userns.yaml userns-hostpid.yaml && fail "could not add hostPID to the rendered overlay"
+	! hostusers_check userns-hostpid.yaml || fail "the check accepted hostPID with hostUsers: false"
+	! hostusers_check "$K8S/statefulset.yaml" || fail "the check accepted the base (no hostUsers: false)"
+}
+
 # The overlay README.md tells users to write (images renamed) renders and
 # validates, with both images replaced.
 test_readme_overlay() {
@@ -304,6 +341,7 @@ run_test "statefulset.yaml, pod.yaml, shell-flow/pod.yaml match the Kubernetes 1
 run_test "kustomize base renders to statefulset.yaml and validates" test_kustomize_base
 run_test "kustomize overlay pivot-drop-all renders, validates, drops ALL, pivots" test_kustomize_overlay
 run_test "kustomize overlay chroot renders, validates, sets --mode chroot" test_kustomize_chroot
+run_test "kustomize overlay host-users-false renders, validates, runs as the API allows in a user namespace" test_kustomize_host_users_false
 run_test "README.md's overlay example renders, validates, renames both images" test_readme_overlay
 run_test "the validator rejects broken manifests" test_validator_rejects
 run_test "Pod Security: the Namespace admits the pods (privileged, for the peer alone); the OS container alone is baseline" test_pod_security

@@ -48,9 +48,16 @@ fail() {
 }
 
 # run_test NAME FUNCTION [ARGS...]
+# STINT_TEST_ONLY (an extended regex matched against the whole FUNCTION
+# name) runs only those tests of a file; STINT_TEST_PREFIX goes before every
+# test name. tests/pod/test-pod-cgroup2.sh uses both to re-run chosen pod
+# tests in a cgroup v2 view.
 run_test() {
-	local name=$1 fn=$2 log rc
+	local name=${STINT_TEST_PREFIX:-}$1 fn=$2 log rc
 	shift 2
+	if [ -n "${STINT_TEST_ONLY:-}" ] && ! [[ $fn =~ ^(${STINT_TEST_ONLY})$ ]]; then
+		return 0
+	fi
 	_test_n=$((_test_n + 1))
 	log="$TEST_TMP/test-$_test_n.log"
 	(

@@ -18,6 +18,16 @@
 
 pod_dir() { echo "$TEST_TMP/$1"; }
 
+# The cgroup layout of this host, as a runtime would follow it (v2 when
+# /sys/fs/cgroup is a cgroup2 mount), and the mount systemd writes in the
+# pod (the peer's cgroup-path): POD_CGROUP=1 gives the pod that layout.
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+	POD_CGROUP_MODE=v2 POD_CGROUP_PATH=/sys/fs/cgroup POD_CGROUP_HOST=/sys/fs/cgroup
+else
+	POD_CGROUP_MODE=v1 POD_CGROUP_PATH=/sys/fs/cgroup/systemd POD_CGROUP_HOST=/sys/fs/cgroup/systemd
+fi
+export POD_CGROUP_MODE POD_CGROUP_PATH
+
 # pod_defer CMD...: run CMD when the current test ends. (libtest's defer
 # registers in the run_test subshell, whose list the file's exit trap never
 # sees; this one traps that subshell's own exit.)
@@ -69,7 +79,10 @@ for m in kcore keys timer_list; do
 done
 mount -o remount,bind,ro,nosuid,nodev,noexec "$R/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
-if [ "${POD_CGROUP:-0}" = 1 ]; then
+if [ "${POD_CGROUP:-0}" = 1 ] && [ "$POD_CGROUP_MODE" = v2 ]; then
+	# cgroup v2: the hierarchy, rooted at the pod's cgroup (its namespace).
+	mount -t cgroup2 -o ro,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"
+elif [ "${POD_CGROUP:-0}" = 1 ]; then
 	mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup"
 	mkdir "$R/sys/fs/cgroup/systemd"
 	mount -t cgroup -o none,name=systemd,nosuid,nodev,noexec cgroup "$R/sys/fs/cgroup/systemd"
@@ -128,7 +141,7 @@ pod_start() {
 		if [ "${POD_CGROUP:-0}" = 1 ]; then
 			# Its own name=systemd cgroup, as a runtime gives each
 			# container: the cgroup namespace is rooted there.
-			local cg=/sys/fs/cgroup/systemd/stint-test-${TEST_TMP##*.}-$name
+			local cg=$POD_CGROUP_HOST/stint-test-${TEST_TMP##*.}-$name
 			mkdir -p "$cg"
 			echo "$BASHPID" >"$cg/cgroup.procs"
 		fi
@@ -145,7 +158,7 @@ pod_start() {
 	wait_for 5 test -e "$d/unshare.pid" || fail "pod $name: unshare did not start"
 	pid=$(cat "$d/unshare.pid")
 	pod_defer "pod_kill $name"
-	[ "${POD_CGROUP:-0}" = 1 ] && pod_defer "pod_cgroup_rm /sys/fs/cgroup/systemd/stint-test-${TEST_TMP##*.}-$name"
+	[ "${POD_CGROUP:-0}" = 1 ] && pod_defer "pod_cgroup_rm $POD_CGROUP_HOST/stint-test-${TEST_TMP##*.}-$name"
 	for i in $(seq 200); do
 		POD_PID=$(awk '{print $1}' "/proc/$pid/task/$pid/children" 2>/dev/null)
 		[ -n "$POD_PID" ] && break
@@ -224,8 +237,10 @@ o=/vol/out.tmp
 	[ -S /run/host/notify/notify.sock ] && echo "notify_sock=ok"
 	echo "notify_dir_ro=$(awk '$5=="/run/host/notify"{split($6, o, ","); print o[1]}' /proc/self/mountinfo)"
 	echo "machine_id=$(cat /etc/machine-id 2>/dev/null)"
-	if mkdir /sys/fs/cgroup/systemd/probe.scope 2>/dev/null; then
-		rmdir /sys/fs/cgroup/systemd/probe.scope
+	cg=/sys/fs/cgroup/systemd
+	[ -d $cg ] || cg=/sys/fs/cgroup
+	if mkdir $cg/probe.scope 2>/dev/null; then
+		rmdir $cg/probe.scope
 		echo "cgroup_write=ok"
 	else
 		echo "cgroup_write=no"

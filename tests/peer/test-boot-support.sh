@@ -97,14 +97,20 @@ test_switch_is_ready_without_notify() {
 	stop_peer
 }
 
+# The host's layout (POD_CGROUP_PATH: name=systemd on v1, the cgroup2
+# mount on v2; tests/peer/libpod.sh).
 test_cgroup_rw() {
-	grep -q 'name=systemd' /proc/self/cgroup || skip "no name=systemd cgroup v1 hierarchy on this machine"
-	POD_CGROUP=1 start_waiting_peer c none --cgroup rw
+	if [ "$POD_CGROUP_MODE" = v1 ]; then
+		grep -q 'name=systemd' /proc/self/cgroup || skip "no name=systemd cgroup v1 hierarchy on this machine"
+	fi
+	POD_CGROUP=1 start_waiting_peer c none --cgroup rw --cgroup-path "$POD_CGROUP_PATH"
 	assert_eq "$(probe_value cgroup_write)" ok "no caps, yet systemd's cgroup sub-tree is writable"
-	awk '$5=="/sys/fs/cgroup/systemd"{print $6}' "$POD_DIR/vol/mountinfo" | tail -n 1 | grep -q '^rw' ||
-		fail "/sys/fs/cgroup/systemd not rw"
-	awk '$5=="/sys/fs/cgroup"{print $6}' "$POD_DIR/vol/mountinfo" | tail -n 1 | grep -q '^ro' ||
-		fail "/sys/fs/cgroup lost its ro flag"
+	awk -v m="$POD_CGROUP_PATH" '$5==m{print $6}' "$POD_DIR/vol/mountinfo" | tail -n 1 | grep -q '^rw' ||
+		fail "$POD_CGROUP_PATH not rw"
+	if [ "$POD_CGROUP_MODE" = v1 ]; then
+		awk '$5=="/sys/fs/cgroup"{print $6}' "$POD_DIR/vol/mountinfo" | tail -n 1 | grep -q '^ro' ||
+			fail "/sys/fs/cgroup lost its ro flag"
+	fi
 	touch "$POD_DIR/vol/stop"
 	assert_eq "$(pod_wait c)" 0
 	stop_peer

@@ -10,6 +10,27 @@
 #   pod_kill SIG / pod_wait_os SECS   signal PID 1 / wait for it to exit (sets POD_OS_RC)
 #   pod_delete                   remove both containers and the container layer (PV stays)
 #
+# cgroups: the harness follows what the test sees at /sys/fs/cgroup
+# (POD_CGROUP_MODE: v2 when it is a cgroup2 mount, as on a stock Debian 12
+# host or inside the v2 view of tests/pod/test-pod-cgroup2.sh; v1 otherwise,
+# as on this hybrid host). POD_CGROUP_PATH is the mount systemd writes
+# (the peer's cgroup-path): /sys/fs/cgroup on v2, /sys/fs/cgroup/systemd on
+# v1. POD_MEMORY_LIMIT / POD_PIDS_LIMIT give the OS container runc's
+# linux.resources (memory in bytes, pids). POD_CGROUP_RW=1 gives the OS
+# container a read-write cgroup mount, as containerd's runtime option
+# cgroup_writable or CRI-O's annotation cgroup2-mount-hierarchy-rw.crio.io
+# do: with a user namespace and a cgroup namespace on v2, runc then hands
+# the container's cgroup to the pod's root (delegation).
+#
+# User-namespaced pods (Kubernetes' hostUsers: false): POD_USERNS=K puts
+# both containers in one user namespace that maps ids 0-65535 to K*2^20 and
+# up (a range per pod, as the kubelet allocates them). As containerd 2 with
+# runc 1.2 does, the image layer, the emptyDir and the PV reach the
+# containers through idmapped mounts with that mapping (made here by
+# tests/helpers/idmap-mount.c: runc 1.1 cannot), so files keep their ids on
+# disk (0 = the pod's root) whatever range the pod gets. The peer is then
+# privileged only inside the pod's user namespace (docs/user-namespaces.md).
+#
 # The OS container is what a Kubernetes pod gets by default: `runc spec`'s
 # masked and read-only paths, a read-only /sys and cgroup mount, no
 # privileges; capabilities = the containerd/Docker default set ("k8s"),
@@ -46,6 +67,21 @@ POD_ALL_CAPS="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUI
 POD_K8S_CAPS="CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE"
 : "${POD_TIMEOUT:=30}"
 
+# pod_cgroup_mode: v2 when /sys/fs/cgroup (as this process sees it) is a
+# cgroup2 mount, else v1 (a v1 or hybrid layout). runc decides the same way.
+pod_cgroup_mode() {
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then echo v2; else echo v1; fi
+}
+POD_CGROUP_MODE=$(pod_cgroup_mode)
+if [ "$POD_CGROUP_MODE" = v2 ]; then
+	POD_CGROUP_PATH=/sys/fs/cgroup
+else
+	POD_CGROUP_PATH=/sys/fs/cgroup/systemd
+fi
+# pod_cgroup_dir ID: the host directory of container ID's cgroup (on v1 the
+# name=systemd one, which every runc container gets).
+pod_cgroup_dir() { echo "$POD_CGROUP_PATH/stint-pods/$1"; }
+
 # Every pod test file starts with this: without runc it has nothing to run
 # (a skip, which STINT_MUST_WORK=1 turns into a failure).
 require_runc() {
@@ -68,12 +104,90 @@ pod_new() {
 	POD_CGROUP=/stint-pods/$POD_OS_ID
 	POD_TERMINAL=${POD_TERMINAL:-0}
 	POD_OS_RC=
+	_pod_userns_stop
+	# A new pod gets a new emptyDir, and the peer a fresh container layer
+	# (here: its /run): a state file left by the previous pod must not
+	# answer the new pod's readiness probe.
+	rm -rf "$POD_SHARED" "$POD_DIR/peer/rootfs/run"
+	[ ! -d "$POD_DIR/peer/rootfs" ] || mkdir -p "$POD_DIR/peer/rootfs/run"
 	mkdir -p "$POD_DIR" "$POD_SHARED" "$POD_PV" "$POD_RUNC_ROOT"
 	export POD_NAME POD_DIR POD_SHARED POD_PV POD_RUNC_ROOT POD_OS_ID POD_PEER_ID POD_CGROUP
+	POD_USERNS_PATH=
+	[ -z "${POD_USERNS:-}" ] || _pod_userns_start
 	# Clean up when the test ends (run_test runs a test's defers when its
 	# subshell exits), also when the subshell is killed by a signal.
 	defer pod_delete_all
 	[ "$BASH_SUBSHELL" -eq 0 ] || trap 'exit 143' TERM INT HUP
+}
+
+# The pod's user namespace is held by a process of ours (what a pause
+# container does for containerd): `unshare --user` with no mapping, to
+# which this root process writes the pod's range. Both containers join it
+# by path. Its pid is in $POD_DIR/userns.pid.
+_pod_userns_start() {
+	local pid self
+	POD_USERNS_BASE=$((POD_USERNS * 1048576))
+	# runc sets up the root from inside the user namespace: the pod's
+	# root must be able to reach the bundle (mktemp made the dir 0700),
+	# as containerd's state directories are 0711.
+	chmod 0711 "$TEST_TMP"
+	self=$(readlink /proc/self/ns/user)
+	unshare --user -- sleep infinity </dev/null >/dev/null 2>&1 &
+	pid=$!
+	echo "$pid" >"$POD_DIR/userns.pid"
+	wait_for 5 eval '[ "$(readlink /proc/'"$pid"'/ns/user)" != "'"$self"'" ]' ||
+		fail "the pod's user namespace holder ($pid) did not unshare"
+	echo "0 $POD_USERNS_BASE 65536" >"/proc/$pid/uid_map" || fail "write /proc/$pid/uid_map"
+	echo "0 $POD_USERNS_BASE 65536" >"/proc/$pid/gid_map" || fail "write /proc/$pid/gid_map"
+	POD_USERNS_PATH=/proc/$pid/ns/user
+	export POD_USERNS_BASE POD_USERNS_PATH
+	_pod_idmap "$POD_SHARED" shared
+	_pod_idmap "$POD_PV" pv
+}
+
+_pod_userns_stop() {
+	local pid m
+	for m in "$POD_DIR"/idmap/*; do
+		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	pid=$(cat "$POD_DIR/userns.pid" 2>/dev/null) || return 0
+	rm -f "$POD_DIR/userns.pid"
+	kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	return 0
+}
+
+# _pod_idmap SOURCE NAME: SOURCE idmapped with the pod's mapping at
+# $POD_DIR/idmap/NAME (what the containers then bind).
+_pod_idmap() {
+	local src=$1 dst=$POD_DIR/idmap/$2 tool=$TEST_TMP/idmap-mount
+	if [ ! -x "$tool" ]; then
+		cc -O2 -Wall -Wextra -o "$tool" "$TOP/tests/helpers/idmap-mount.c" || fail "cc idmap-mount.c failed"
+	fi
+	mountpoint -q "$dst" 2>/dev/null && umount "$dst"
+	mkdir -p "$dst"
+	"$tool" "$POD_USERNS_PATH" "$src" "$dst" || fail "idmapped mount of $src failed"
+}
+
+# _pod_src PATH NAME: the source a container binds for PATH: the idmapped
+# mount in a user-namespaced pod, PATH itself otherwise.
+_pod_src() {
+	if [ -n "${POD_USERNS_PATH:-}" ]; then echo "$POD_DIR/idmap/$2"; else echo "$1"; fi
+}
+
+# _pod_userns_json DIR: make DIR's bundle join the pod's user namespace.
+_pod_userns_json() {
+	[ -n "${POD_USERNS_PATH:-}" ] || return 0
+	_pod_jq "$1" '
+		.linux.namespaces |= map(select(.type != "user")) + [{type: "user", path: $ns}]
+		| .linux.uidMappings = [{containerID: 0, hostID: $base, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: $base, size: 65536}]' \
+		--arg ns "$POD_USERNS_PATH" --argjson base "$POD_USERNS_BASE"
+}
+
+# _pod_chown PATH...: in a user-namespaced pod, files this root process put
+# into a container's root belong to the pod's root (0 in the pod).
+_pod_chown() {
+	[ -z "${POD_USERNS_PATH:-}" ] || chown -h "$POD_USERNS_BASE:$POD_USERNS_BASE" "$@"
 }
 
 # _pod_spec DIR: a fresh `runc spec` in DIR.
@@ -98,7 +212,9 @@ _pod_caps_json() {
 	esac
 }
 
-# pod_os IMAGE_DIR CAPS ARGS...: write the OS container's bundle. The root is
+# pod_os IMAGE_DIR CAPS ARGS...: write the OS container's bundle. Its own
+# cgroup namespace unless POD_CGROUPNS=0 (on cgroup v2 `runc spec` lists one
+# already: exactly one is kept, runc refuses a duplicate). The root is
 # an overlay: IMAGE_DIR below a fresh container layer. $STINT_STATIC (or the
 # dev build with its libraries) is installed as /usr/bin/stint in that layer,
 # as an image built FROM the OS image would add it.
@@ -116,12 +232,44 @@ pod_os() {
 		| .process.noNewPrivileges = false
 		| .hostname = $name
 		| .linux.cgroupsPath = $cg
-		| .linux.namespaces += (if $cgns == "1" then [{type: "cgroup"}] else [] end)
+		| .linux.namespaces |= map(select(.type != "cgroup")) + (if $cgns == "1" then [{type: "cgroup"}] else [] end)
+		| if $cgrw == "1" then .mounts |= map(if .destination == "/sys/fs/cgroup"
+			then .options |= map(select(. != "ro")) + ["rw"] else . end) else . end
+		| if $mem != "" then .linux.resources.memory = {limit: ($mem | tonumber)} else . end
+		| if $pids != "" then .linux.resources.pids = {limit: ($pids | tonumber)} else . end
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]}]' \
 		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
 		--argjson caps "$(_pod_caps_json "$caps")" \
 		--arg term "$POD_TERMINAL" --arg cgns "${POD_CGROUPNS:-1}" --arg name "$POD_NAME" --arg cg "$POD_CGROUP" \
-		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED"
+		--arg cgrw "${POD_CGROUP_RW:-0}" --arg mem "${POD_MEMORY_LIMIT:-}" --arg pids "${POD_PIDS_LIMIT:-}" \
+		--arg shp "$POD_SHARED_PATH" --arg sh "$(_pod_src "$POD_SHARED" shared)"
+	_pod_userns_json "$b"
+	_pod_delegate_hook "$b"
+}
+
+# _pod_delegate_hook BUNDLE: with POD_CGROUP_RW=1 in a user-namespaced pod
+# on cgroup v2 (with a cgroup namespace), hand the container's cgroup to the
+# pod's root as runc 1.2 does by itself (runc's cgroup_delegation tests):
+# the directory and the files /sys/kernel/cgroup/delegate lists. runc 1.1
+# does not, so an OCI createRuntime hook (run by runc once the cgroup exists,
+# before the container's process starts) does it here.
+_pod_delegate_hook() {
+	local b=$1 hook=$1/delegate-hook
+	[ "${POD_CGROUP_RW:-0}" = 1 ] && [ -n "${POD_USERNS_PATH:-}" ] && [ "$POD_CGROUP_MODE" = v2 ] &&
+		[ "${POD_CGROUPNS:-1}" = 1 ] || return 0
+	cat >"$hook" <<HOOK
+#!/bin/bash
+# The container's state (JSON) on stdin; its pid's cgroup is its own.
+set -eu
+pid=\$(jq -r .pid)
+dir=/sys/fs/cgroup\$(sed -n 's/^0:://p' "/proc/\$pid/cgroup")
+chown $POD_USERNS_BASE:$POD_USERNS_BASE "\$dir"
+while read -r f; do
+	[ ! -e "\$dir/\$f" ] || chown $POD_USERNS_BASE:$POD_USERNS_BASE "\$dir/\$f"
+done </sys/kernel/cgroup/delegate
+HOOK
+	chmod 755 "$hook"
+	_pod_jq "$b" '.hooks.createRuntime = [{path: $hook}]' --arg hook "$hook"
 }
 
 _pod_os_rootfs() {
@@ -130,6 +278,13 @@ _pod_os_rootfs() {
 	mountpoint -q "$b/rootfs" && umount "$b/rootfs"
 	rm -rf "$b/layer" "$b/layer-work"
 	mkdir -p "$b/rootfs" "$b/layer" "$b/layer-work"
+	# A user-namespaced pod sees the image through an idmapped mount (its
+	# files owned by the pod's ids), as containerd 2's overlay snapshotter
+	# gives it idmapped lower layers.
+	if [ -n "${POD_USERNS_PATH:-}" ]; then
+		_pod_idmap "$image" image
+		image=$POD_DIR/idmap/image
+	fi
 	mount -t overlay overlay -o "lowerdir=$image,upperdir=$b/layer,workdir=$b/layer-work" "$b/rootfs" ||
 		fail "mount overlay lowerdir=$image upperdir=$b/layer on $b/rootfs failed"
 	bin=$STINT_STATIC
@@ -137,6 +292,7 @@ _pod_os_rootfs() {
 	[ -x "$bin" ] || fail "no stint binary ($STINT_STATIC or $STINT): run make"
 	install_binary "$b/rootfs" "$bin" /usr/bin/stint
 	mkdir -p "$b/rootfs$POD_SHARED_PATH" "$b/rootfs/.stint/root"
+	_pod_chown "$b/rootfs/usr/bin/stint" "$b/rootfs$POD_SHARED_PATH" "$b/rootfs/.stint" "$b/rootfs/.stint/root"
 }
 
 # pod_peer ARGS...: write the peer container's bundle (a busybox root with
@@ -155,6 +311,8 @@ pod_peer() {
 	else
 		echo "pod_peer: no stint-peer binary ($STINT_PEER_STATIC or $STINT_PEER)" >&2
 	fi
+	# In a user-namespaced pod the peer's root belongs to the pod's root.
+	[ -z "${POD_USERNS_PATH:-}" ] || chown -hR "$POD_USERNS_BASE:$POD_USERNS_BASE" "$b/rootfs"
 	caps=$(printf 'CAP_%s\n' $POD_ALL_CAPS | jq -R . | jq -sc .)
 	_pod_spec "$b"
 	_pod_jq "$b" '
@@ -172,7 +330,8 @@ pod_peer() {
 			{destination: "/pv", type: "bind", source: $pv, options: ["rbind", "rw"]}]' \
 		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
 		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" --arg name "$POD_NAME" \
-		--arg shp "$POD_SHARED_PATH" --arg sh "$POD_SHARED" --arg pv "$POD_PV"
+		--arg shp "$POD_SHARED_PATH" --arg sh "$(_pod_src "$POD_SHARED" shared)" --arg pv "$(_pod_src "$POD_PV" pv)"
+	_pod_userns_json "$b"
 }
 
 # _pod_join_ns BUNDLE PID: make BUNDLE join PID's network, IPC and UTS
@@ -301,27 +460,34 @@ pod_delete() {
 	for id in "$POD_PEER_ID" "$POD_OS_ID"; do
 		_pod_runc delete -f "$id" >/dev/null 2>&1 || true
 	done
-	wait 2>/dev/null || true
+	# The containers' runc jobs (a bare `wait` would also wait for the
+	# user namespace holder, which runs until _pod_userns_stop).
+	[ -z "${POD_OS_JOB:-}" ] || wait "$POD_OS_JOB" 2>/dev/null || true
+	[ -z "${POD_PEER_JOB:-}" ] || wait "$POD_PEER_JOB" 2>/dev/null || true
 	if mountpoint -q "$POD_DIR/os/rootfs"; then
 		umount "$POD_DIR/os/rootfs" 2>/dev/null || umount -l "$POD_DIR/os/rootfs"
 	fi
 	# The peer's run-dir is an emptyDir of the pod: it goes with the pod.
 	rm -rf "$POD_DIR/peer/rootfs/run/stint-peer"
-	rmdir "/sys/fs/cgroup/systemd/stint-pods" 2>/dev/null || true
+	_pod_userns_stop
+	rmdir "$POD_CGROUP_PATH/stint-pods" 2>/dev/null || true
 	return 0
 }
 
 # pod_delete_all: every container of this file's runc root, the
 # containers' root overlays, the pods' cgroup parents.
 pod_delete_all() {
-	local id c m
+	local id c m d
 	for id in $(runc --root "$POD_RUNC_ROOT" list -q 2>/dev/null); do
 		timeout 20 runc --root "$POD_RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
 	done
 	for m in "$TEST_TMP"/pod-*/os/rootfs; do
 		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
 	done
-	for c in /sys/fs/cgroup/*/stint-pods; do
+	for d in "$TEST_TMP"/pod-*; do
+		[ -d "$d" ] && POD_DIR=$d _pod_userns_stop
+	done
+	for c in /sys/fs/cgroup/*/stint-pods /sys/fs/cgroup/stint-pods; do
 		rmdir "$c" 2>/dev/null || true
 	done
 }

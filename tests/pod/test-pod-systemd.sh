@@ -31,14 +31,16 @@ t_image() {
 
 # sd_pod NAME CAPS MODE PV: the pod; the peer gives systemd what the
 # unprivileged container lacks (docs/os-boot.md): tmpfs /run and /run/lock,
-# its cgroup sub-tree writable, a notify socket at /run/host/notify/notify.sock.
+# its cgroup sub-tree writable (the name=systemd mount on cgroup v1, the
+# cgroup2 mount on v2: $POD_CGROUP_PATH), a notify socket at
+# /run/host/notify/notify.sock (the peer serves it in its run-dir).
 sd_pod() {
 	local name=$1 caps=$2 mode=$3 pv=$4
 	shift 4
 	pod_new "$name" "$pv"
 	pod_os "$IMAGE" "$caps" /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
 	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 30 \
-		--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock "$@"
+		--tmpfs /run,/run/lock --cgroup rw --cgroup-path "$POD_CGROUP_PATH" --notify /run/stint-peer/notify/notify.sock "$@"
 }
 
 # in_os CMD...: run CMD in the booted OS (pivot: runc exec lands there).
@@ -86,6 +88,13 @@ t_first_boot() {
 	sd_boot
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	# systemd runs in the host's cgroup layout: unified on v2, its own
+	# name=systemd sub-tree on v1 (in either case its cgroup namespace).
+	if [ "$POD_CGROUP_MODE" = v2 ]; then
+		in_os grep -qx '0::/init.scope' /proc/1/cgroup || fail "PID 1 not in 0::/init.scope"
+	else
+		in_os grep -qx '[0-9]*:name=systemd:/init.scope' /proc/1/cgroup || fail "PID 1 not in name=systemd:/init.scope"
+	fi
 	# The console works: systemd's boot log reached the pty.
 	assert_file_has_content "$POD_OS_LOG" 'Welcome to .*Debian GNU/Linux 12'
 	# What stint must do for systemd's container interface.
@@ -216,8 +225,9 @@ t_no_cgroupns() {
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_lacks_content "$POD_OS_LOG" 'Welcome to'
 	! in_os test -e /dev/console || fail "a /dev/console without a terminal"
-	in_os cat /proc/1/cgroup | grep -q "name=systemd:/stint-pods/$POD_OS_ID" ||
-		fail "PID 1 is not in the host's cgroup namespace"
+	local want="name=systemd:/stint-pods/$POD_OS_ID"
+	[ "$POD_CGROUP_MODE" = v1 ] || want="0::/stint-pods/$POD_OS_ID"
+	in_os cat /proc/1/cgroup | grep -q "$want" || fail "PID 1 is not in the host's cgroup namespace ($want)"
 	sd_halt
 }
 
@@ -257,11 +267,96 @@ t_no_caps() {
 	sd_halt
 }
 
+# cg_file CONTROLLER FILE: a file of the OS container's cgroup on the host
+# (v1: the controller's hierarchy; v2: the one hierarchy).
+cg_file() {
+	if [ "$POD_CGROUP_MODE" = v2 ]; then
+		echo "$(pod_cgroup_dir "$POD_OS_ID")/$2"
+	else
+		echo "/sys/fs/cgroup/$1/stint-pods/$POD_OS_ID/$2"
+	fi
+}
+
+# Memory and pids limits (runc's linux.resources, as a pod's
+# resources.limits give them): systemd boots inside them, every process of
+# the OS is in the limited cgroup, and the limits hold when the guest
+# pushes (a fork storm and a memory hog are stopped, systemd keeps running).
+t_limits() {
+	local mem=$((256 * 1024 * 1024)) pids=200 v1=0 peak usage cur hits n
+	[ "$POD_CGROUP_MODE" = v1 ] && v1=1
+	SD_EXEC=(pod_exec)
+	POD_TERMINAL=0
+	POD_MEMORY_LIMIT=$mem POD_PIDS_LIMIT=$pids sd_pod limits k8s pivot "$TEST_TMP/pv-limits"
+	sd_boot
+	assert_eq "$SD_STATE" running "systemctl is-system-running"
+	# The limits, from the host's cgroup files.
+	if [ $v1 = 1 ]; then
+		assert_eq "$(cat "$(cg_file memory memory.limit_in_bytes)")" $mem "memory.limit_in_bytes"
+	else
+		assert_eq "$(cat "$(cg_file memory memory.max)")" $mem "memory.max"
+	fi
+	assert_eq "$(cat "$(cg_file pids pids.max)")" $pids "pids.max"
+	# Every process of the OS is in that cgroup: the root of its cgroup
+	# namespace (the container's cgroup) in both hierarchies.
+	in_os sh -c 'for f in /proc/[0-9]*/cgroup; do cat "$f" 2>/dev/null; done' >"$TEST_TMP/procs-cgroups"
+	n=$(grep -c ':memory:\|^0::' "$TEST_TMP/procs-cgroups")
+	if [ $v1 = 1 ]; then
+		assert_eq "$(grep -cE '^[0-9]+:(memory|pids):/$' "$TEST_TMP/procs-cgroups")" \
+			$((2 * $(grep -c ':memory:' "$TEST_TMP/procs-cgroups"))) "memory and pids lines at the namespace root"
+		assert_file_lacks_content "$TEST_TMP/procs-cgroups" ':(memory|pids):/.+'
+	else
+		assert_file_lacks_content "$TEST_TMP/procs-cgroups" '^0::/\.\.'
+	fi
+	echo "$n processes checked"
+	[ "$n" -ge 3 ] || fail "too few processes seen in the OS ($n)"
+	# ... and the OS sees its own limit where its cgroup is mounted.
+	if [ $v1 = 1 ]; then
+		assert_eq "$(in_os cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" $mem "the limit inside"
+	else
+		assert_eq "$(in_os cat /sys/fs/cgroup/memory.max)" $mem "the limit inside"
+	fi
+	# A fork storm: the fork that would pass pids.max fails (and ends the
+	# shell). The sleeps it started end by themselves (no exec could even
+	# start in the full cgroup); wait for them to go.
+	in_os sh -c 'i=0; while [ $i -lt 400 ]; do sleep 10 </dev/null >/dev/null 2>&1 & i=$((i + 1)); done' \
+		>"$TEST_TMP/storm.log" 2>&1 || true
+	cat "$TEST_TMP/storm.log"
+	wait_for 30 eval '[ "$(cat "$(cg_file pids pids.current)")" -lt 100 ]' || fail "the storm's sleeps did not end"
+	assert_file_has_content "$TEST_TMP/storm.log" '[Cc]annot fork|Resource temporarily unavailable'
+	hits=$(awk '$1 == "max" {print $2}' "$(cg_file pids pids.events)")
+	echo "pids.events max: $hits"
+	[ "${hits:-0}" -gt 0 ] || fail "pids.max was never hit"
+	# A memory hog (tail keeps the whole last line, here 400 MB of
+	# zeros): killed by the OOM killer of the container's cgroup.
+	local rc=0
+	in_os sh -c 'head -c 400M /dev/zero | tail -n 1 >/dev/null' || rc=$?
+	echo "memory hog: exit $rc"
+	[ "$rc" -ne 0 ] || fail "a 400 MB tail finished under a 256 MB limit"
+	if [ $v1 = 1 ]; then
+		grep -q '^oom_kill [1-9]' "$(cg_file memory memory.oom_control)" ||
+			{ cat "$(cg_file memory memory.oom_control)"; fail "no OOM kill in the container's cgroup"; }
+		peak=$(cat "$(cg_file memory memory.max_usage_in_bytes)")
+		usage=$(cat "$(cg_file memory memory.usage_in_bytes)")
+	else
+		grep -q '^oom_kill [1-9]' "$(cg_file memory memory.events)" || fail "no OOM kill in the container's cgroup"
+		peak=$(cat "$(cg_file memory memory.peak)")
+		usage=$(cat "$(cg_file memory memory.current)")
+	fi
+	cur=$(cat "$(cg_file pids pids.current)")
+	echo "memory: usage $usage, peak $peak, limit $mem; pids: $cur of $pids"
+	[ "$peak" -le $mem ] || fail "memory peak $peak above the limit $mem"
+	[ "$usage" -lt $mem ] || fail "memory usage $usage not below the limit $mem"
+	[ "$cur" -le $pids ] || fail "pids.current $cur above pids.max"
+	assert_eq "$(in_os systemctl is-system-running)" running "systemd after the storm and the hog"
+	sd_halt
+}
+
 run_test "Debian image with systemd (debootstrap once, then from ./cache)" t_image
 run_test "systemd boots through stint from the PV: running, READY=1, halts on signal 37" t_first_boot
 run_test "second boot keeps a file, a dpkg-installed package, a config and the machine-id" t_second_boot
 run_test "systemd in chroot mode; SIGTERM only re-executes it; an exec'd kill -RTMIN+3 1 halts it" t_chroot
 run_test "systemd with runc's 3 default capabilities ends degraded (documented)" t_runc_default_caps
 run_test "machine-id: not storable with runc's 3 caps; stint-peer --machine-id generate keeps one" t_machine_id_generate
+run_test "systemd in a pod with memory and pids limits: boots inside them, they hold" t_limits
 run_test "systemd without a cgroup namespace (containerd on cgroup v1) and without a terminal" t_no_cgroupns
 run_test "systemd without any capability never finishes booting; status stays not ready (documented)" t_no_caps

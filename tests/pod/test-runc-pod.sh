@@ -3,6 +3,8 @@
 # unprivileged container a Kubernetes pod gets, the peer is privileged, both
 # share the emptyDir, only the peer sees the PV, and nothing survives the
 # test. stint runs as PID 1 without a handoff (no -s) to probe the container.
+# Both cgroup layouts: v1 (this host) and v2 (a v2 host, or the v2 view of
+# tests/pod/test-pod-cgroup2.sh, which runs this file there too).
 source "$(dirname "$0")/../lib/libtest.sh"
 source "$TOP/tests/lib/rootfs.sh"
 source "$TOP/tests/images/images.sh"
@@ -11,14 +13,18 @@ source "$TOP/tests/pod/libpod-runc.sh"
 require_runc
 
 # The OS container's view, printed by a probe run by stint as PID 1.
+# $POD_CGROUP_PATH: the cgroup mount systemd would write (v1 or v2 layout).
 probe_os() {
+	echo "cg=$POD_CGROUP_PATH"
 	cat <<'SH'
 echo "pid=$$ container=$container"
 grep -E '^Cap(Eff|Bnd)' /proc/self/status
 [ -n "$(head -c 1 /proc/timer_list)" ] && echo timer_list-readable || echo timer_list-masked
-for m in /sys /proc/sys /sys/fs/cgroup/systemd; do
+for m in /sys /proc/sys $cg; do
 	echo "$m $(awk -v m=$m '$2 == m {split($4, o, ","); print o[1]}' /proc/mounts)"
 done
+echo "cgroupfs=$(awk '$2 == "/sys/fs/cgroup" {print $3}' /proc/mounts)"
+sed 's/^/cgroup:/' /proc/self/cgroup
 echo os >/run/stint/from-os && echo shared-ok
 [ -e /pv ] && echo pv-visible || echo pv-absent
 SH
@@ -45,7 +51,15 @@ t_os_container_is_unprivileged() {
 	assert_file_has_content "$out" '^timer_list-masked$'
 	assert_file_has_content "$out" '^/sys ro$'
 	assert_file_has_content "$out" '^/proc/sys ro$'
-	assert_file_has_content "$out" '^/sys/fs/cgroup/systemd ro$'
+	assert_file_has_content "$out" "^$POD_CGROUP_PATH ro\$"
+	# Its own cgroup namespace, in the host's layout.
+	if [ "$POD_CGROUP_MODE" = v2 ]; then
+		assert_file_has_content "$out" '^cgroupfs=cgroup2$'
+		assert_file_has_content "$out" '^cgroup:0::/$'
+	else
+		assert_file_has_content "$out" '^cgroupfs=tmpfs$'
+		assert_file_has_content "$out" '^cgroup:[0-9]+:name=systemd:/$'
+	fi
 	assert_file_has_content "$out" '^shared-ok$'
 	assert_file_has_content "$out" '^pv-absent$'
 	assert_eq "$(cat "$POD_SHARED/from-os")" os
@@ -56,8 +70,8 @@ t_peer_is_privileged_and_joins_the_pod() {
 	pod_new peer
 	pod_os "$TEST_TMP/img" k8s /usr/bin/stint -q -- /bin/sh -c 'hostname >/run/stint/os-uts; sleep 30'
 	pod_peer /bin/sh -c 'grep CapEff /proc/self/status >/pv/caps; hostname >/pv/uts;
-		readlink /proc/self/ns/net >/pv/net; mkdir /sys/fs/cgroup/systemd/probe && echo rw >/pv/cgroup;
-		rmdir /sys/fs/cgroup/systemd/probe; echo peer >/run/stint/from-peer'
+		readlink /proc/self/ns/net >/pv/net; mkdir "$1/probe" && echo rw >/pv/cgroup;
+		rmdir "$1/probe"; echo peer >/run/stint/from-peer' sh "$POD_CGROUP_PATH"
 	pod_start
 	pod_wait_peer 10 || fail "the peer probe did not finish"
 	pod_logs
@@ -87,7 +101,7 @@ t_nothing_left() {
 	assert_eq "$(pod_state "$id")" none "runc state of $id"
 	! kill -0 "$pid" 2>/dev/null || fail "PID 1 of $id ($pid) still runs"
 	! grep -q " $TEST_TMP/pod-fails/os/rootfs " /proc/self/mountinfo || fail "root overlay still mounted"
-	[ ! -d "/sys/fs/cgroup/systemd/stint-pods/$id" ] || fail "cgroup /stint-pods/$id left"
+	[ ! -d "$(pod_cgroup_dir "$id")" ] || fail "cgroup $(pod_cgroup_dir "$id") left"
 }
 
 run_test "OS container: default runc spec, Kubernetes caps, unprivileged" t_os_container_is_unprivileged k8s
