@@ -117,15 +117,14 @@ EOF
 # cri_node_start: containerd in a private mount namespace; in the v2 view
 # that namespace first gets the unified hierarchy over /sys/fs/cgroup, so
 # containerd, runc and the pods see a cgroup v2 node (LAB-FACTS). The
-# unified hierarchy gets nsdelegate first (DESIGN.md: the peer's cgroup=rw
-# on v2 needs it; a remount is idempotent and host-wide).
+# hierarchy's nsdelegate flag stays as the host has it: it is the whole
+# machine's, and the peer's cgroup = rw is safe either way.
 cri_node_start() {
 	local pre=""
 	cri_write_config
 	cri_gen_stubs
 	if [ "$NODE_MODE" = v2 ]; then
 		mountpoint -q /sys/fs/cgroup/unified || fail "no /sys/fs/cgroup/unified: not a hybrid host"
-		mount -o remount,nsdelegate /sys/fs/cgroup/unified || fail "remount /sys/fs/cgroup/unified with nsdelegate"
 		pre="mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup &&"
 	fi
 	# setsid: its own session, so nothing here waits for it; output to a

@@ -397,7 +397,7 @@ run_test "v1 systemd pivot-drop-all StatefulSet pod: pivoted, no caps; ready onl
 run_test "v1: node down: no sandbox, process, cgroup or netns left" test_node_down_clean
 
 cri_env v2
-run_test "v2 view: containerd in the cgroup v2 view (unified hierarchy over /sys/fs/cgroup, nsdelegate), same images" test_node_up
+run_test "v2 view: containerd in the cgroup v2 view (unified hierarchy over /sys/fs/cgroup), same images" test_node_up
 run_test "v2 busybox k8s/pod.yaml: boot -> ready; kubelet volumes reach the booted root" test_busybox_boot
 run_test "v2 systemd k8s/pod.yaml as shipped (cgroup-path /sys/fs/cgroup): 0::/init.scope, READY=1, running" test_systemd_boot
 run_test "v2 systemd: StopContainer -> exit 0, not ready at the next probe" test_systemd_stop
