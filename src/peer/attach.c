@@ -87,12 +87,24 @@ static int place(int tree, const char *at)
 	return 0;
 }
 
+/* DIR and its missing parents, in the sidecar's own file system. */
 static int ensure_dir(const char *dir)
 {
+	char path[PATH_MAX], c;
 	struct stat st;
 
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return fail_errno("create the mount point %s in the sidecar (--target)", dir);
+	copy_str(path, sizeof(path), dir);
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return fail_errno("create the mount point %s in the sidecar (--target)", path);
+		if (!c)
+			break;
+		*p = c;
+	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return fail("--target %s is not a directory", dir);
 	return 0;

@@ -160,7 +160,10 @@ static void answer(struct control_conn *k, const struct peer_run *r)
 		return;
 	}
 	req[n] = '\0';
-	if (strcmp(req, CONTROL_REQUEST) != 0) {
+	if (k->uid != geteuid()) {
+		log_warn("control: refused pid %d: uid %u is not the peer's (%u)", (int)k->pid, k->uid, geteuid());
+		refuse(k->fd, "not allowed: uid %u is not the peer's uid %u", k->uid, geteuid());
+	} else if (strcmp(req, CONTROL_REQUEST) != 0) {
 		refuse(k->fd, "unknown request '%.40s' (this peer speaks '%s')", req, CONTROL_REQUEST);
 	} else if (r->init.pidfd < 0 || r->init.rootfd < 0) {
 		refuse_no_init(k->fd, r);
@@ -188,22 +191,21 @@ static void accept_one(struct control *c, int fd)
 		close(fd);
 		return;
 	}
-	if (cred.uid != geteuid()) {
-		log_warn("control: refused pid %d: uid %u is not the peer's (%u)", (int)cred.pid, cred.uid, geteuid());
-		refuse(fd, "not allowed: uid %u is not the peer's uid %u", cred.uid, geteuid());
-		close(fd);
-		return;
-	}
+	/* Any refusal comes as the answer to the request, once that is read:
+	 * a unix socket closed with unread data makes the client's next read
+	 * fail with ECONNRESET instead of showing the refusal. */
 	for (size_t i = 0; i < CONTROL_CONNS && !k; i++) {
 		if (c->conn[i].fd < 0)
 			k = &c->conn[i];
 	}
 	if (!k) {
-		refuse(fd, "busy: %d other requests are waiting; try again", CONTROL_CONNS);
+		log_warn("control: pid %d dropped: %d other requests are waiting", (int)cred.pid, CONTROL_CONNS);
 		close(fd);
 		return;
 	}
-	*k = (struct control_conn){ .fd = fd, .deadline = deadline_in(CONTROL_REQUEST_MS), .pid = cred.pid };
+	*k = (struct control_conn){
+		.fd = fd, .deadline = deadline_in(CONTROL_REQUEST_MS), .pid = cred.pid, .uid = cred.uid
+	};
 }
 
 void control_serve(struct control *c, struct peer_run *r, const struct pollfd *p)
@@ -299,7 +301,9 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 			    path, CONTROL_CLIENT_MS / 1000);
 	n = n < 0 ? -1 : stint_recv_raw(fd, msg, sizeof(msg) - 1, &rv);
 	if (n <= 0)
-		return n < 0 ? fail_errno("read the answer on %s", path) :
+		return n < 0 && errno == ECONNRESET ?
+			       fail("the peer dropped the connection on %s (busy with other requests?); try again", path) :
+		       n < 0 ? fail_errno("read the answer on %s", path) :
 			       fail("the peer closed %s without an answer", path);
 	msg[n < (ssize_t)sizeof(msg) ? n : (ssize_t)sizeof(msg) - 1] = '\0';
 	out->pidfd = rv.nfds > 0 ? fds[0] : -1;

@@ -30,7 +30,8 @@ struct control {
 	struct control_conn {
 		int fd; /* -1: free */
 		msec_t deadline;
-		pid_t pid; /* the client, as SO_PEERCRED says */
+		pid_t pid; /* the client, as SO_PEERCRED says ... */
+		uid_t uid; /* ... refused at its request unless the peer's */
 	} conn[CONTROL_CONNS];
 };
 
