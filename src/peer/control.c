@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -312,6 +313,15 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 		control_reply_close(out);
 		return -1;
 	}
+#ifdef STINT_TEST_HOOKS
+	/* Tests: hold the fds until the init they name has exited (or 30 s),
+	 * to see the check below catch a stale pidfd. */
+	if (getenv("STINT_PEER_TEST_HOLD")) {
+		p = (struct pollfd){ .fd = out->pidfd, .events = POLLIN };
+		log_info("test hook: holding the init of boot %u until it exits", out->boot);
+		poll(&p, 1, 30000);
+	}
+#endif
 	/* The init may have exited since the peer answered: its pidfd is
 	 * readable then, and everything it names is of a gone boot. */
 	p = (struct pollfd){ .fd = out->pidfd, .events = POLLIN };

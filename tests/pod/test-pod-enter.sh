@@ -223,9 +223,90 @@ t_refusals() {
 	grep -qE 'not allowed' <<<"$out" || fail "uid 1000 was not refused: $out"
 }
 
+# silent_clients SOCKET N: N clients that connect and ask nothing; each
+# line says when the peer dropped one (and what it got: nothing).
+silent_clients() {
+	"$PY" - "$1" "$2" <<'PY'
+import socket, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    socks.append(s)
+print("connected", flush=True)
+t0 = time.monotonic()
+for s in socks:
+    s.settimeout(20)
+    data = s.recv(512)
+    print("dropped after %.1f s, got %r" % (time.monotonic() - t0, data), flush=True)
+PY
+}
+
+# The control socket never holds up the peer's loop: clients that ask
+# nothing take the waiting slots and are dropped after 2 s, meanwhile a
+# further client is turned away at once; a bad request gets a one-line
+# answer; SIGTERM ends the peer at once with silent clients connected.
+t_control_loop() {
+	local sock rc out t0
+	ep_pod control pivot
+	ep_boot
+	sock=$POD_DIR/peer/rootfs/run/stint-peer/control.sock
+	silent_clients "$sock" 4 >"$TEST_TMP/silent" 2>&1 &
+	wait_for 10 grep -q connected "$TEST_TMP/silent" || fail "the silent clients did not connect"
+	rc=0
+	out=$(enter -- true 2>&1) || rc=$?
+	echo "a fifth client: exit $rc: $out"
+	assert_eq "$rc" 1 "a client beyond the waiting slots"
+	grep -q 'dropped the connection' <<<"$out" || fail "the fifth client was not turned away: $out"
+	wait $! || fail "the silent clients were not dropped: $(cat "$TEST_TMP/silent")"
+	cat "$TEST_TMP/silent"
+	assert_eq "$(grep -c "got b''" "$TEST_TMP/silent")" 4 "silent clients dropped without an answer"
+	assert_eq "$(enter -- cat /var/lib/demo/boots)" 1 "enter once the slots are free"
+	out=$("$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1]); s.send(b"hello"); print(s.recv(512).decode())' "$sock")
+	assert_eq "$out" "error unknown request 'hello' (this peer speaks 'get-init 1')" "a bad request"
+	silent_clients "$sock" 2 >"$TEST_TMP/silent" 2>&1 &
+	wait_for 10 grep -q connected "$TEST_TMP/silent" || fail "the silent clients did not connect"
+	t0=$(date +%s%N)
+	_pod_runc kill "$POD_PEER_ID" TERM
+	pod_wait_peer 10 || fail "the peer did not stop on SIGTERM with silent clients connected"
+	echo "the peer stopped $((($(date +%s%N) - t0) / 1000000)) ms after SIGTERM, status $POD_PEER_RC"
+	assert_eq "$POD_PEER_RC" 0 "the peer's exit status"
+	wait $! || true
+}
+
+# The init exits after the peer handed it over: the client sees its pidfd
+# readable and refuses (a test hook of the dev build holds the fds until
+# then).
+t_stale() {
+	local rc out
+	ep_pod stale pivot
+	install_binary "$POD_DIR/peer/rootfs" "$STINT_PEER" /usr/bin/stint-peer-dev
+	ep_boot
+	_pod_runc exec --env STINT_PEER_TEST_HOLD=1 "$POD_PEER_ID" /usr/bin/stint-peer-dev enter -- true \
+		>"$TEST_TMP/stale" 2>&1 &
+	wait_for 10 grep -q 'holding the init' "$TEST_TMP/stale" || {
+		cat "$TEST_TMP/stale"
+		fail "enter did not get the fds"
+	}
+	pod_kill KILL
+	rc=0
+	wait $! || rc=$?
+	out=$(cat "$TEST_TMP/stale")
+	echo "enter across the stop: exit $rc: $out"
+	assert_eq "$rc" 1 "enter with a stale pidfd"
+	grep -q 'error: enter: the OS has restarted since the peer handed over the init of boot 1 (stale pidfd' \
+		<<<"$out" || fail "no stale-pidfd refusal"
+}
+
 run_test "enter (pivot): the OS's root, PV upper, hostname, processes, cgroups, caps, env" t_enter_pivot
 run_test "enter: exit status, signals, missing command, login shell, with a terminal" t_enter_status_and_shell
 run_test "enter (chroot mode): lands in the OS, where runc exec lands in the old root" t_enter_chroot
 run_test "attach (pivot): the sidecar's busybox sees the OS's processes, sockets, root at /target" t_attach pivot
 run_test "attach (chroot): the same in chroot mode" t_attach chroot
 run_test "enter/attach refuse before the boot and after the OS stopped; work for the restarted OS" t_refusals
+run_test "enter refuses a pidfd that went stale after the peer handed it over" t_stale
+run_test "the control socket: silent clients dropped, others turned away at once, bad requests, SIGTERM" t_control_loop
