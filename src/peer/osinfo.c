@@ -248,7 +248,7 @@ static int join_one(const char *ctrls, const char *path)
 int os_cgroup_join(unsigned pid)
 {
 	char path[64], buf[4096], first[512] = "", *save = NULL;
-	int fd, joined = 0;
+	int fd, joined = 0, first_errno = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
@@ -271,7 +271,12 @@ int os_cgroup_join(unsigned pid)
 		if (join_one(c1 + 1, c2 + 1) == 0)
 			joined++;
 		else if (!first[0])
-			copy_str(first, sizeof(first), fail_reason());
+			first_errno = errno, copy_str(first, sizeof(first), fail_reason());
 	}
-	return first[0] ? fail("%s", first) : joined;
+	if (first[0]) {
+		fail("%s", first);
+		errno = first_errno;
+		return -1;
+	}
+	return joined;
 }

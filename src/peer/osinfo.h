@@ -38,8 +38,9 @@ int os_caps_apply(const struct os_info *o);
  * cgroup.procs of the same path in a fresh, detached mount of that
  * hierarchy made here. Call in the OS's cgroup namespace (paths are
  * relative to it), with the OS's /proc at /proc, while still privileged.
- * Returns the number of hierarchies joined, or -1 (fail(): the first that
- * could not be joined and why). */
+ * Returns the number of hierarchies joined, or -1 (fail() and errno: the
+ * first that could not be joined and why; ENOENT where cgroup2 is
+ * delegated at namespaces, nsdelegate, and refuses the move). */
 int os_cgroup_join(unsigned pid);
 
 #endif

@@ -171,6 +171,10 @@ is the overlay module loaded?
 no init listens on 
 it has already switched root (or has not started yet)
 the peer has not run yet
+not in the sidecar: no control socket
+no OS booted yet
+the OS is not running: the init of boot
+this peer holds no handle on the running OS
 EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
 }
