@@ -29,6 +29,7 @@
 #include "prepare.h"
 
 #define CONTROL_CLIENT_MS 10000 /* the client's wait for an answer */
+#define DROPPED "the peer dropped the connection on %s (busy with other requests?); try again"
 
 static void conn_drop(struct control_conn *k)
 {
@@ -293,7 +294,8 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 	if ((fd = connect_to(path)) < 0)
 		return -1;
 	if (stint_send(fd, CONTROL_REQUEST, strlen(CONTROL_REQUEST), NULL, 0) < 0)
-		return fail_errno("send the request to %s", path);
+		return errno == EPIPE || errno == ECONNRESET ? fail(DROPPED, path) :
+							       fail_errno("send the request to %s", path);
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	n = TEMP_FAILURE_RETRY(poll(&p, 1, CONTROL_CLIENT_MS));
 	if (n == 0)
@@ -302,8 +304,7 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 			    path, CONTROL_CLIENT_MS / 1000);
 	n = n < 0 ? -1 : stint_recv_raw(fd, msg, sizeof(msg) - 1, &rv);
 	if (n <= 0)
-		return n < 0 && errno == ECONNRESET ?
-			       fail("the peer dropped the connection on %s (busy with other requests?); try again", path) :
+		return n < 0 && errno == ECONNRESET ? fail(DROPPED, path) :
 		       n < 0 ? fail_errno("read the answer on %s", path) :
 			       fail("the peer closed %s without an answer", path);
 	msg[n < (ssize_t)sizeof(msg) ? n : (ssize_t)sizeof(msg) - 1] = '\0';
