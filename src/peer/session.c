@@ -54,19 +54,15 @@ static int status_of(int st)
 static void command(struct session *s, const sigset_t *orig) __attribute__((noreturn));
 static void command(struct session *s, const sigset_t *orig)
 {
-	char *argv[256];
-	size_t n = 0;
+	const char *file = s->argv[0];
 
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (s->prepare_exec && s->prepare_exec(s) < 0) {
 		log_error("%s: %s", s->what, fail_reason());
 		_exit(1);
 	}
-	for (; s->argv[n] && n < ARRAY_SIZE(argv) - 1; n++)
-		argv[n] = s->argv[n];
-	argv[n] = NULL;
 	if (s->argv0)
-		argv[0] = (char *)s->argv0;
+		s->argv[0] = (char *)s->argv0; /* our own copy of the session: this process execs or exits */
 	if (s->envp)
 		environ = s->envp;
 	/* The caller's terminal is the command's controlling terminal: it is
@@ -78,8 +74,8 @@ static void command(struct session *s, const sigset_t *orig)
 	 * something of the sidecar, a way out of the OS's root. */
 	if (sys_close_range(3, ~0U, 0) < 0 && errno != ENOSYS)
 		log_warn("%s: close inherited fds: %s", s->what, strerror(errno));
-	execvp(s->argv[0], argv);
-	log_error("%s: %s: %s", s->what, s->argv[0], strerror(errno));
+	execvp(file, s->argv);
+	log_error("%s: %s: %s", s->what, file, strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
