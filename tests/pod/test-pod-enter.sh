@@ -169,6 +169,8 @@ t_attach() {
 	attach --target /mnt/os -- cat /mnt/os/var/lib/demo/boots >/dev/null || fail "--target /mnt/os"
 	# The tools work: strace on a command of the session, /proc/self.
 	attach -- strace -f -e trace=execve -o /dev/null /bin/true || fail "strace in attach"
+	out=$(in_tty /usr/bin/stint-peer attach -- sh -c 'test -t 0 && echo tty=yes')
+	grep -q 'tty=yes$' <<<"$out" || fail "attach with a terminal: no terminal on stdin: $out"
 	assert_eq "$(attach -- sh -c 'read -r pid rest </proc/self/stat; echo "$pid $$"')" "2 2" "/proc/self of the shell"
 	# Nothing of it reaches the OS.
 	pod_exec cat /proc/self/mountinfo >"$TEST_TMP/os-mounts"
