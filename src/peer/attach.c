@@ -11,9 +11,9 @@
  * processes of the session's own pid namespace. docs/control.md. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/log.h"
 #include "stint/path.h"
 #include "stint/syscalls.h"
@@ -39,10 +40,29 @@ struct attach {
 	char *shell_argv[2];
 };
 
-static const char usage[] = "usage: stint-peer attach [-c FILE] [--run-dir DIR] [--target DIR] [--] [COMMAND [ARG]...]\n"
-			    "Run COMMAND (default: $SHELL or /bin/sh) with the sidecar's tools beside the booted\n"
-			    "OS: its net, ipc, uts and cgroup namespaces, its processes in /proc, its root at DIR\n"
-			    "(default /target). See stint-peer(8) and docs/control.md.\n";
+#define O(field) offsetof(struct session_opts, field)
+
+static const struct cfg_key attach_keys[] = {
+	{ "config", NULL, NULL, "FILE", "the peer.ini whose run-dir to use (default /etc/stint/peer.ini if present)",
+	  .off = O(config), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY },
+	{ "run-dir", NULL, NULL, "DIR", "the peer's run-dir, with its control socket (default: as prepare reads it)",
+	  .off = O(run_dir), .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
+	{ "target", NULL, "/target", "DIR", "where the OS's root appears (created if missing; not /, not in /proc)",
+	  .off = O(target), .short_opt = 't', .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
+	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
+	  .flags = CFG_ARGV_ONLY },
+};
+
+static const struct cfg_program attach_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = attach_keys,
+	.n_keys = ARRAY_SIZE(attach_keys),
+	.usage = "usage: stint-peer [-v|-q] attach [-c FILE] [--run-dir DIR] [--target DIR] [--] [COMMAND [ARG]...]\n"
+		 "Run COMMAND (default: $SHELL or /bin/sh) with the sidecar's tools beside the booted OS:\n"
+		 "its net, ipc, uts and cgroup namespaces, its processes in /proc, its root at --target.\n\n",
+	.epilog = "See stint-peer(8) and docs/control.md.\n",
+};
 
 /* Clones of the OS's root tree and of its /proc, made from inside its
  * mount namespace (open_tree() clones mounts of the caller's namespace
@@ -137,38 +157,18 @@ static int attach_setup(struct session *s)
 
 int peer_attach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "run-dir", required_argument, NULL, 'd' },
-		{ "target", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL, *run_dir_flag = NULL, *shell = getenv("SHELL");
+	struct session_opts o;
+	const char *shell = getenv("SHELL");
 	char run_dir[PATH_MAX];
-	struct attach a = { .rep = { .pidfd = -1, .rootfd = -1 }, .target = "/target" };
+	struct attach a = { .rep = { .pidfd = -1, .rootfd = -1 } };
 	struct session s = { .what = "attach", .setup = attach_setup, .data = &a };
-	int opt, rc;
+	int first, rc = control_options(&attach_program, &o, argc, argv, &first, run_dir, sizeof(run_dir));
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+c:t:h", opts, NULL)) != -1) {
-		if (opt == 'c')
-			config = optarg;
-		else if (opt == 'd')
-			run_dir_flag = optarg;
-		else if (opt == 't')
-			a.target = optarg;
-		else if (opt == 'h')
-			return fputs(usage, stdout), 0;
-		else
-			return fputs("try 'stint-peer attach --help'\n", stderr), 2;
-	}
-	if (a.target[0] != '/' || strcmp(a.target, "/") == 0 || path_is_under(a.target, "/proc")) {
-		log_error("attach: --target %s must be an absolute directory other than / and not under /proc", a.target);
-		return 2;
-	}
-	if (control_run_dir(config, run_dir_flag, run_dir, sizeof(run_dir)) < 0) {
-		log_error("attach: %s", fail_reason());
+	if (rc >= 0)
+		return rc;
+	a.target = o.target;
+	if (strcmp(a.target, "/") == 0 || path_is_under(a.target, "/proc")) {
+		log_error("attach: --target %s must be a directory other than / and not under /proc", a.target);
 		return 2;
 	}
 	if (control_fetch(run_dir, &a.rep) < 0) {
@@ -176,8 +176,8 @@ int peer_attach(int argc, char **argv)
 		return 1;
 	}
 	s.pidfd = a.rep.pidfd;
-	if (optind < argc) {
-		s.argv = argv + optind;
+	if (first < argc) {
+		s.argv = argv + first;
 	} else {
 		a.shell_argv[0] = (char *)(shell && shell[0] == '/' ? shell : "/bin/sh");
 		s.argv = a.shell_argv;

@@ -335,24 +335,33 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 	return 0;
 }
 
-int control_run_dir(const char *config, const char *flag, char *out, size_t len)
+int control_options(const struct cfg_program *p, struct session_opts *o, int argc, char **argv, int *first,
+		    char *run_dir, size_t len)
 {
+	char *status_argv[] = { (char *)"status", (char *)"-c", NULL, NULL };
 	struct peer_config c;
+	struct cfg_args a;
 	char err[1024];
-	int rc = -1;
+	int rc, ignored;
 
-	peer_config_defaults(&c);
-	if (!config && access("/etc/stint/peer.ini", F_OK) == 0)
-		config = "/etc/stint/peer.ini";
-	if ((config && peer_config_load(&c, config, err, sizeof(err)) < 0) ||
-	    peer_config_env(&c, err, sizeof(err)) < 0 ||
-	    (flag && peer_config_set(&c, "run-dir", flag, PEER_LVL_FLAG, err, sizeof(err)) < 0)) {
-		fail("%s", err);
-		goto out;
+	if (cfg_defaults(p, o, err, sizeof(err)) < 0 || cfg_argv(p, o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
 	}
-	copy_str(out, len, c.run_dir);
-	rc = 0;
-out:
-	peer_config_free(&c);
-	return rc;
+	if (a.action == CFG_DO_HELP) {
+		cfg_help(p, STDOUT_FILENO, 0);
+		return 0;
+	}
+	*first = a.first;
+	if (o->run_dir) {
+		copy_str(run_dir, len, o->run_dir);
+		return -1;
+	}
+	/* The run-dir `prepare` uses: read as `status` reads it. */
+	status_argv[2] = (char *)o->config;
+	rc = peer_config_load(&peer_status_program, &c, o->config ? 3 : 1, status_argv, &ignored);
+	if (rc >= 0)
+		return rc;
+	copy_str(run_dir, len, c.run_dir);
+	return -1;
 }

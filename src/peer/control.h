@@ -23,6 +23,7 @@
 #define CONTROL_MSG_MAX 512
 
 struct peer_run;
+struct cfg_program;
 
 /* The server, one per then=wait loop. */
 struct control {
@@ -58,10 +59,21 @@ struct control_reply {
 /* Ask the peer whose run-dir is run_dir. Returns 0 with both fds open (and
  * the init checked alive), or -1 with a one-line reason in fail(). */
 int control_fetch(const char *run_dir, struct control_reply *out);
-/* The run-dir a client uses: the default, /etc/stint/peer.ini (or the
- * config file given), STINT_PEER_RUN_DIR, then the --run-dir flag (each
- * later one wins), as `prepare` reads them. Returns 0 or -1 (fail()). */
-int control_run_dir(const char *config, const char *flag, char *out, size_t len);
+/* The options of enter and attach (their key tables: struct cfg_program
+ * over this struct, in enter.c and attach.c). */
+struct session_opts {
+	const char *config; /* -c: the peer.ini to find run-dir in */
+	const char *run_dir; /* --run-dir */
+	const char *target; /* attach --target */
+};
+
+/* Parse argv (argv[0] = the command) with p, then find the run-dir: the
+ * --run-dir option, else run-dir as `status` reads it (its default,
+ * peer.ini — -c FILE or /etc/stint/peer.ini — and STINT_PEER_RUN_DIR).
+ * Returns -1 to go on (*first = the command's index, after any "--"),
+ * else the exit status (2: bad option, logged; 0: --help printed). */
+int control_options(const struct cfg_program *p, struct session_opts *o, int argc, char **argv, int *first,
+		    char *run_dir, size_t len);
 void control_reply_close(struct control_reply *r);
 
 #endif

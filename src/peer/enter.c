@@ -12,10 +12,10 @@
  * session's own stay in it), because /proc/self must name the session's
  * processes there (session_fix_proc()). */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <grp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/log.h"
 #include "stint/util.h"
 #include "control.h"
@@ -45,9 +46,27 @@ struct enter {
 	char *shell_argv[2];
 };
 
-static const char usage[] = "usage: stint-peer enter [-c FILE] [--run-dir DIR] [--] [COMMAND [ARG]...]\n"
-			    "Run COMMAND (default: the OS's login shell for root) inside the booted OS,\n"
-			    "from the stint-peer sidecar. See stint-peer(8) and docs/control.md.\n";
+#define O(field) offsetof(struct session_opts, field)
+
+static const struct cfg_key enter_keys[] = {
+	{ "config", NULL, NULL, "FILE", "the peer.ini whose run-dir to use (default /etc/stint/peer.ini if present)",
+	  .off = O(config), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY },
+	{ "run-dir", NULL, NULL, "DIR", "the peer's run-dir, with its control socket (default: as prepare reads it)",
+	  .off = O(run_dir), .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
+	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
+	  .flags = CFG_ARGV_ONLY },
+};
+
+static const struct cfg_program enter_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = enter_keys,
+	.n_keys = ARRAY_SIZE(enter_keys),
+	.usage = "usage: stint-peer [-v|-q] enter [-c FILE] [--run-dir DIR] [--] [COMMAND [ARG]...]\n"
+		 "Run COMMAND (default: root's login shell of the OS) inside the booted OS, from the\n"
+		 "stint-peer sidecar. The run-dir is also STINT_PEER_RUN_DIR or peer.ini's run-dir.\n\n",
+	.epilog = "See stint-peer(8) and docs/control.md.\n",
+};
 
 /* The namespaces this kernel has, of those the OS's init may be in. */
 static int kernel_ns_flags(void)
@@ -163,34 +182,15 @@ static void free_env(struct enter *e)
 
 int peer_enter(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "run-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *config = NULL, *run_dir_flag = NULL;
+	struct session_opts o;
 	char run_dir[PATH_MAX];
 	struct enter e = { .rep = { .pidfd = -1, .rootfd = -1 } };
 	struct session s = { .what = "enter", .setup = enter_setup, .prepare_exec = enter_exec, .data = &e };
 	const char *base;
-	int opt, rc;
+	int first, rc = control_options(&enter_program, &o, argc, argv, &first, run_dir, sizeof(run_dir));
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		if (opt == 'c')
-			config = optarg;
-		else if (opt == 'd')
-			run_dir_flag = optarg;
-		else if (opt == 'h')
-			return fputs(usage, stdout), 0;
-		else
-			return fputs("try 'stint-peer enter --help'\n", stderr), 2;
-	}
-	if (control_run_dir(config, run_dir_flag, run_dir, sizeof(run_dir)) < 0) {
-		log_error("enter: %s", fail_reason());
-		return 2;
-	}
+	if (rc >= 0)
+		return rc;
 	if (control_fetch(run_dir, &e.rep) < 0) {
 		log_error("enter: %s", fail_reason());
 		return 1;
@@ -203,8 +203,8 @@ int peer_enter(int argc, char **argv)
 	build_env(&e);
 	s.pidfd = e.rep.pidfd;
 	s.envp = e.env;
-	if (optind < argc) {
-		s.argv = argv + optind;
+	if (first < argc) {
+		s.argv = argv + first;
 	} else {
 		/* A login shell: argv[0] "-sh" makes it read /etc/profile. */
 		base = strrchr(e.os.shell, '/');

@@ -53,7 +53,7 @@ test_peer_options() {
 	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
 	local sub
 	options_documented stint-peer.8.scd "$STINT_PEER"
-	for sub in exec ready abort prepare status; do
+	for sub in exec ready abort prepare status enter attach; do
 		"$STINT_PEER" "$sub" --help >/dev/null 2>&1 || continue
 		options_documented stint-peer.8.scd "$STINT_PEER" "$sub"
 	done
