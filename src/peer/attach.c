@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "stint/config.h"
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/path.h"
 #include "stint/syscalls.h"
@@ -169,11 +170,11 @@ int peer_attach(int argc, char **argv)
 	a.target = o.target;
 	if (strcmp(a.target, "/") == 0 || path_is_under(a.target, "/proc")) {
 		log_error("attach: --target %s must be a directory other than / and not under /proc", a.target);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (control_fetch(run_dir, &a.rep) < 0) {
 		log_error("attach: %s", fail_reason());
-		return 1;
+		return EXIT_SETUP;
 	}
 	s.pidfd = a.rep.pidfd;
 	if (first < argc) {

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
 #include "stint/peer_config.h"
@@ -346,11 +347,11 @@ int control_options(const struct cfg_program *p, struct session_opts *o, int arg
 
 	if (cfg_defaults(p, o, err, sizeof(err)) < 0 || cfg_argv(p, o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (a.action == CFG_DO_HELP) {
 		cfg_help(p, STDOUT_FILENO, 0);
-		return 0;
+		return EXIT_OK;
 	}
 	*first = a.first;
 	if (o->run_dir) {

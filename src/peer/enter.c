@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "stint/config.h"
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/util.h"
 #include "control.h"
@@ -193,7 +194,7 @@ int peer_enter(int argc, char **argv)
 		return rc;
 	if (control_fetch(run_dir, &e.rep) < 0) {
 		log_error("enter: %s", fail_reason());
-		return 1;
+		return EXIT_SETUP;
 	}
 	os_info_read(e.rep.rootfd, e.rep.pid, &e.os);
 	e.same_userns = session_same_userns(e.rep.pidfd);

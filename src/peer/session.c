@@ -18,6 +18,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
@@ -47,8 +48,8 @@ static int status_of(int st)
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
+		return EXIT_SIGNAL_BASE + WTERMSIG(st);
+	return EXIT_SETUP;
 }
 
 static void command(struct session *s, const sigset_t *orig) __attribute__((noreturn));
@@ -59,7 +60,7 @@ static void command(struct session *s, const sigset_t *orig)
 	sigprocmask(SIG_SETMASK, orig, NULL);
 	if (s->prepare_exec && s->prepare_exec(s) < 0) {
 		log_error("%s: %s", s->what, fail_reason());
-		_exit(1);
+		_exit(EXIT_SETUP);
 	}
 	if (s->argv0)
 		s->argv[0] = (char *)s->argv0; /* our own copy of the session: this process execs or exits */
@@ -76,7 +77,7 @@ static void command(struct session *s, const sigset_t *orig)
 		log_warn("%s: close inherited fds: %s", s->what, strerror(errno));
 	execvp(file, s->argv);
 	log_error("%s: %s: %s", s->what, file, strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_EXEC_FAILED);
 }
 
 static bool parent_gone(int ppidfd)
@@ -103,19 +104,19 @@ static void reaper(struct session *s, const sigset_t *orig, int ppidfd)
 	sigprocmask(SIG_UNBLOCK, &tty, NULL);
 	if (s->setup && s->setup(s) < 0) {
 		log_error("%s: %s", s->what, fail_reason());
-		_exit(1);
+		_exit(EXIT_SETUP);
 	}
 	/* Set after setup(): joining a user namespace clears it. The caller
 	 * may have died before: its pidfd says so. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (parent_gone(ppidfd))
-		_exit(1);
+		_exit(EXIT_SETUP);
 	if (ppidfd >= 0)
 		close(ppidfd);
 	cmd = fork();
 	if (cmd < 0) {
 		log_error("%s: fork the command: %s", s->what, strerror(errno));
-		_exit(1);
+		_exit(EXIT_SETUP);
 	}
 	if (cmd == 0)
 		command(s, orig);
@@ -171,19 +172,19 @@ int session_run(struct session *s)
 	sigaddset(&block, SIGTSTP);
 	if (sigprocmask(SIG_BLOCK, &block, &orig) < 0) {
 		log_error("%s: block signals: %s", s->what, strerror(errno));
-		return 1;
+		return EXIT_SETUP;
 	}
 	if (unshare(CLONE_NEWPID) < 0) {
 		log_error("%s: a pid namespace for the session (unshare): %s%s", s->what, strerror(errno),
 			  errno == EPERM ? " (stint-peer needs CAP_SYS_ADMIN: run it in the privileged sidecar)" : "");
-		return 1;
+		return EXIT_SETUP;
 	}
 	ppidfd = sys_pidfd_open(getpid(), 0);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		log_error("%s: fork: %s", s->what, strerror(errno));
-		return 1;
+		return EXIT_SETUP;
 	}
 	if (pid == 0)
 		reaper(s, &orig, ppidfd);
