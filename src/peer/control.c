@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "stint/config.h"
 #include "stint/exitcode.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
@@ -272,12 +273,22 @@ static int connect_to(const char *path)
 	return fail_errno("connect to %s", path);
 }
 
+/* "ok pid=PID boot=N" with two fds, or "error REASON". */
 static int parse_reply(const char *msg, size_t nfds, struct control_reply *out)
 {
+	unsigned long pid = 0, boot = 0;
+	const char *p = strncmp(msg, "ok pid=", 7) == 0 ? parse_decimal(msg + 7, 0xffffffffUL, &pid) : NULL;
+
 	if (strncmp(msg, "error ", 6) == 0)
 		return fail("%s", msg + 6);
-	if (sscanf(msg, "ok pid=%u boot=%u", &out->pid, &out->boot) != 2 || nfds != 2)
+	if (p && strncmp(p, " boot=", 6) == 0)
+		p = parse_decimal(p + 6, 0xffffffffUL, &boot);
+	else
+		p = NULL;
+	if (!p || *p || nfds != 2)
 		return fail("the peer's answer '%.80s' (%zu fds) is not one this version understands", msg, nfds);
+	out->pid = (unsigned)pid;
+	out->boot = (unsigned)boot;
 	return 0;
 }
 

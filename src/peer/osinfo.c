@@ -122,10 +122,30 @@ static void read_environ(int rootfd, unsigned pid, struct os_info *o)
 	}
 }
 
+/* The hex number after "KEY:" and blanks at the start of line l. */
+static bool hex_field(const char *l, const char *key, uint64_t *v)
+{
+	size_t n = strlen(key);
+	int digits = 0;
+
+	if (strncmp(l, key, n) != 0)
+		return false;
+	for (l += n; *l == ' ' || *l == '\t'; l++)
+		;
+	for (*v = 0; digits < 16; l++, digits++) {
+		int d = *l >= '0' && *l <= '9' ? *l - '0' : *l >= 'a' && *l <= 'f' ? *l - 'a' + 10 : -1;
+
+		if (d < 0)
+			break;
+		*v = *v << 4 | (uint64_t)d;
+	}
+	return digits > 0 && *l == '\0';
+}
+
 static void read_status(int rootfd, unsigned pid, struct os_info *o)
 {
 	char buf[4096], path[64];
-	unsigned long long v;
+	uint64_t v;
 	int got = 0;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
@@ -135,11 +155,11 @@ static void read_status(int rootfd, unsigned pid, struct os_info *o)
 		return;
 	}
 	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(l, "CapInh: %llx", &v) == 1)
+		if (hex_field(l, "CapInh:", &v))
 			o->cap_inh = v, got |= 1;
-		else if (sscanf(l, "CapBnd: %llx", &v) == 1)
+		else if (hex_field(l, "CapBnd:", &v))
 			o->cap_bnd = v, got |= 2;
-		else if (sscanf(l, "NoNewPrivs: %llu", &v) == 1)
+		else if (hex_field(l, "NoNewPrivs:", &v))
 			o->no_new_privs = v != 0;
 	}
 	o->have_caps = got == 3;
