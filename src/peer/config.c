@@ -163,6 +163,8 @@ const struct cfg_program peer_global_program = {
 		 "  abort REASON             (inside exec) tell the init preparation failed\n"
 		 "  prepare [-c FILE] [--KEY VALUE]...   build the persistent root and switch\n"
 		 "  status [--state-file P | --run-dir DIR | -c FILE] [-q|-v]   readiness probe\n"
+		 "  enter [--run-dir DIR] [--] [CMD]...   (in the sidecar) run CMD inside the booted OS\n"
+		 "  attach [--target DIR] [--] [CMD]...   (in the sidecar) the sidecar's tools beside the OS\n"
 		 "`stint-peer prepare --help` lists the keys.\n\nOptions before COMMAND:\n",
 	.epilog = "See stint-peer(8) and docs/peer.md.\n",
 };

@@ -5,6 +5,8 @@
  *   stint-peer abort REASON
  *   stint-peer [-s SOCKET] prepare [-c peer.ini] [--KEY VALUE]...
  *   stint-peer status [--state-file PATH | --notify PATH | -s SOCKET]
+ *   stint-peer enter [--run-dir DIR] [--] [COMMAND [ARG]...]
+ *   stint-peer attach [--target DIR] [--] [COMMAND [ARG]...]
  *
  * main() only parses and dispatches; the options are the key table of
  * src/peer/config.c, docs/peer.md describes them. */
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
 		return peer_ready(argc - a.first, sub);
 	if (strcmp(cmd, "abort") == 0)
 		return peer_abort(argc - a.first, sub);
+	if (strcmp(cmd, "enter") == 0)
+		return peer_enter(argc - a.first, sub);
+	if (strcmp(cmd, "attach") == 0)
+		return peer_attach(argc - a.first, sub);
 	/* Up to the command: options, and maybe a "--" that ended them. */
 	argc -= a.first;
 	if (strcmp(cmd, "prepare") == 0 || strcmp(cmd, "status") == 0) {

@@ -10,5 +10,7 @@ int peer_ready(int argc, char **argv); /* ready [--root DIR | --pivoted] */
 int peer_abort(int argc, char **argv); /* abort REASON */
 int peer_prepare(const struct peer_config *c); /* prepare mode */
 int peer_status(int argc, char **argv); /* readiness probe */
+int peer_enter(int argc, char **argv); /* a command inside the booted OS (enter.c) */
+int peer_attach(int argc, char **argv); /* the sidecar's tools beside the OS (attach.c) */
 
 #endif

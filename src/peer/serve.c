@@ -19,6 +19,7 @@
 #include "stint/peer_config.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
+#include "control.h"
 #include "err.h"
 #include "prepare.h"
 
@@ -138,14 +139,16 @@ enum { P_SIG, P_NOTIFY, P_SOCK, P_INIT, P_READY, P_SYNC, P_COUNT };
 int peer_serve(struct peer_run *r)
 {
 	struct ready_watch w = { .ino = -1, .wd = -1 };
+	struct control ctl;
 
+	control_open(&ctl, r);
 	if (r->cfg->ready_path && (w.ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) < 0)
 		log_warn("ready-path: inotify_init1: %s", strerror(errno));
 	if (r->init.rootfd >= 0)
 		ready_watch_arm(r, &w);
 	log_info("step 7/7 then: waiting (SIGTERM ends the peer)%s", r->notify.fd >= 0 ? ", serving the notify socket" : "");
 	while (!r->stop_signal) {
-		struct pollfd p[P_COUNT];
+		struct pollfd p[P_COUNT + CONTROL_POLLFDS];
 
 		if (r->sock_new && r->init.pidfd < 0)
 			try_prepare(r, &w);
@@ -157,7 +160,9 @@ int peer_serve(struct peer_run *r)
 		p[P_INIT] = (struct pollfd){ r->init.pidfd, POLLIN, 0 };
 		p[P_READY] = (struct pollfd){ w.ino, POLLIN, 0 };
 		p[P_SYNC] = (struct pollfd){ r->sync_pidfd, POLLIN, 0 };
-		if (poll(p, P_COUNT, deadline_poll_ms(r->st_flush)) < 0 && errno != EINTR) {
+		control_pollfds(&ctl, p + P_COUNT);
+		if (poll(p, ARRAY_SIZE(p), deadline_poll_ms(deadline_min(r->st_flush, control_deadline(&ctl)))) < 0 &&
+		    errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			break;
 		}
@@ -176,6 +181,7 @@ int peer_serve(struct peer_run *r)
 			ready_watch_check(r, &w);
 		if (p[P_SYNC].revents)
 			run_sync_done(r);
+		control_serve(&ctl, r, p + P_COUNT); /* after init_exited(): never hand out a dead init */
 		if (p[P_SOCK].revents) {
 			drain_socket_events(r);
 			/* A new prepare starts only once the init served has
@@ -187,6 +193,7 @@ int peer_serve(struct peer_run *r)
 		}
 		run_flush(r);
 	}
+	control_close(&ctl, r);
 	if (w.ino >= 0)
 		close(w.ino);
 	if (r->stop_signal)

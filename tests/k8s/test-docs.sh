@@ -53,7 +53,7 @@ test_peer_options() {
 	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
 	local sub
 	options_documented stint-peer.8.scd "$STINT_PEER"
-	for sub in exec ready abort prepare status; do
+	for sub in exec ready abort prepare status enter attach; do
 		"$STINT_PEER" "$sub" --help >/dev/null 2>&1 || continue
 		options_documented stint-peer.8.scd "$STINT_PEER" "$sub"
 	done
@@ -158,7 +158,7 @@ peer aborted:
 handoff failed; exiting (on-failure=exit)
 needs CAP_SYS_CHROOT; without it let the peer pivot instead
 directory of 
-it exists and is not a socket
+exists and is not a socket: removing it
 unknown key '
 which is NOT persistent
 persistent volume 
@@ -173,6 +173,10 @@ it has already switched root (or has not started yet)
 the peer has not run yet
 was made by a pod without a user namespace (trusted.overlay.* xattrs)
 was made by a pod with a user namespace (user.overlay.* xattrs)
+not in the sidecar: no control socket
+no OS booted yet
+the OS is not running: the init of boot
+this peer holds no handle on the running OS
 EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
 }

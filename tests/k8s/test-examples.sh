@@ -140,6 +140,24 @@ test_k8s_images() {
 	stop_and_remove play.yaml stint-pod
 }
 
+# k8s/images/Containerfile.peer-tools: the sidecar image for `stint-peer
+# attach` builds FROM scratch from peer-tools.sh's context, and its tools
+# run there (busybox, and strace with the libraries it was copied with).
+# tests/pod/test-pod-enter.sh runs attach on the same root.
+test_peer_tools_image() {
+	local ctx=$TEST_TMP/peer-tools out
+	"$TOP/k8s/images/peer-tools.sh" "$ctx" "$STINT_PEER_STATIC" || fail "peer-tools.sh failed"
+	timeout 120 buildah build -f "$TOP/k8s/images/Containerfile.peer-tools" -t localhost/stint-peer-tools:latest \
+		"$ctx" || fail "building Containerfile.peer-tools"
+	out=$(timeout 30 podman run --rm --network none --entrypoint /usr/bin/strace localhost/stint-peer-tools:latest \
+		-f -e trace=execve /bin/true 2>&1) || fail "strace in the tools image: $out"
+	echo "$out"
+	grep -q 'execve("/bin/true"' <<<"$out" || fail "strace traced nothing"
+	out=$(timeout 30 podman run --rm --network none --entrypoint /bin/sh localhost/stint-peer-tools:latest \
+		-c 'ps >/dev/null && netstat -tln >/dev/null && stint-peer --help | grep -cE "^  (enter|attach) "')
+	assert_eq "$out" 2 "busybox and stint-peer in the tools image"
+}
+
 # examples/vm-migration: a partitioned raw disk holding a "VM" root (the
 # busybox OS plus what VMs have: fstab, network config, machine-id, a
 # serial getty, cloud-init, /boot, a file capability, a user's file) goes
@@ -210,3 +228,4 @@ run_test "lxc-migration: buildah image from an LXC tarball runs and boots in k8s
 run_test "shell-flow: setup.sh under stint-peer exec boots the pod, persists across a replay" test_shell_flow_pod
 run_test "vm-migration: raw disk -> disk-to-tar.sh -> fix-root.sh -> image -> boots in k8s/pod.yaml" test_vm_disk_to_pod
 run_test "k8s/images: Containerfile.os and Containerfile.peer (FROM scratch) build and boot k8s/pod.yaml" test_k8s_images
+run_test "k8s/images: Containerfile.peer-tools (FROM scratch) builds; busybox and strace run in it" test_peer_tools_image

@@ -336,11 +336,13 @@ pod_peer() {
 
 # _pod_join_ns BUNDLE PID: make BUNDLE join PID's network, IPC and UTS
 # namespaces (a pod shares them; containerd does it with the sandbox's).
+# POD_SHARED_NS (default "network ipc uts") lets a test keep some apart.
 _pod_join_ns() {
 	_pod_jq "$1" '.linux.namespaces |= map(
-		if .type == "network" or .type == "ipc" or .type == "uts"
+		if (.type as $t | $shared | index($t))
 		then .path = "/proc/\($pid)/ns/" + ({network: "net"}[.type] // .type) else . end)
-		| del(.hostname)' --arg pid "$2"
+		| if ($shared | index("uts")) then del(.hostname) else . end' --arg pid "$2" \
+		--argjson shared "$(printf '%s\n' ${POD_SHARED_NS:-network ipc uts} | jq -R . | jq -sc .)"
 }
 
 # _pod_run ID BUNDLE LOG: `runc run` in the foreground, as a background job of

@@ -154,6 +154,11 @@ t_chroot() {
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_has_content "$POD_OS_LOG" 'switched root: chroot into /.stint/root'
 	! pod_exec test -e /run/systemd/private || fail "runc exec landed in the new root"
+	# stint-peer enter, from the sidecar, lands in the booted OS: systemd
+	# answers there, and the session is in PID 1's cgroup.
+	assert_eq "$(pod_peer_exec /usr/bin/stint-peer enter -- systemctl is-system-running)" running "enter: systemctl"
+	assert_eq "$(pod_peer_exec /usr/bin/stint-peer enter -- grep name=systemd /proc/self/cgroup)" \
+		"$(pod_peer_exec /usr/bin/stint-peer enter -- grep name=systemd /proc/1/cgroup)" "enter: systemd's cgroup"
 	# SIGTERM (what Kubernetes sends) only makes systemd re-execute itself.
 	pod_kill TERM
 	sleep 2

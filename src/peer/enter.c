@@ -1,0 +1,223 @@
+/* `stint-peer enter [--] [COMMAND [ARG]...]`: run COMMAND (default: root's
+ * login shell of the OS) inside the booted OS, the way its own processes
+ * run — with the namespaces, root, cgroups, capabilities and basic
+ * environment of its init — from the sidecar, also in chroot mode where
+ * `kubectl exec -c os` lands in the image's old root. docs/control.md.
+ *
+ * What the kernel allows differs from "exactly" in two places, both
+ * documented: the session cannot join the OS's pid namespace (a sibling of
+ * the sidecar's; see session.h), so it has one of its own and sees the
+ * OS's processes through the OS's /proc; and it runs in a private copy of
+ * the OS's mount namespace (a slave: the OS's later mounts show up, the
+ * session's own stay in it), because /proc/self must name the session's
+ * processes there (session_fix_proc()). */
+#include <errno.h>
+#include <limits.h>
+#include <grp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stint/config.h"
+#include "stint/exitcode.h"
+#include "stint/log.h"
+#include "stint/util.h"
+#include "control.h"
+#include "err.h"
+#include "osinfo.h"
+#include "peer.h"
+#include "session.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct enter {
+	struct control_reply rep;
+	struct os_info os;
+	int same_userns; /* 1, 0, or -1 = this kernel cannot tell */
+	int ns_flags; /* namespaces to join besides the user one */
+	char *env[12];
+	char argv0[NAME_MAX + 2];
+	char *shell_argv[2];
+};
+
+#define O(field) offsetof(struct session_opts, field)
+
+static const struct cfg_key enter_keys[] = {
+	{ "config", NULL, NULL, "FILE", "the peer.ini whose run-dir to use (default /etc/stint/peer.ini if present)",
+	  .off = O(config), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY },
+	{ "run-dir", NULL, NULL, "DIR", "the peer's run-dir, with its control socket (default: as prepare reads it)",
+	  .off = O(run_dir), .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
+	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
+	  .flags = CFG_ARGV_ONLY },
+};
+
+static const struct cfg_program enter_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = enter_keys,
+	.n_keys = ARRAY_SIZE(enter_keys),
+	.usage = "usage: stint-peer [-v|-q] enter [-c FILE] [--run-dir DIR] [--] [COMMAND [ARG]...]\n"
+		 "Run COMMAND (default: root's login shell of the OS) inside the booted OS, from the\n"
+		 "stint-peer sidecar. The run-dir is also STINT_PEER_RUN_DIR or peer.ini's run-dir.\n\n",
+	.epilog = "See stint-peer(8) and docs/control.md.\n",
+};
+
+/* The namespaces this kernel has, of those the OS's init may be in. */
+static int kernel_ns_flags(void)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+
+	if (access("/proc/self/ns/cgroup", F_OK) == 0)
+		flags |= CLONE_NEWCGROUP;
+	if (access("/proc/self/ns/time", F_OK) == 0)
+		flags |= CLONE_NEWTIME;
+	return flags;
+}
+
+/* Become root of the OS's user namespace, if it is not ours (a
+ * user-namespaced pod): last, since it gives up the node's privileges. */
+static int join_userns(struct session *s, const struct enter *e)
+{
+	if (setgroups(0, NULL) < 0)
+		return fail_errno("drop supplementary groups");
+	if (e->same_userns == 1)
+		return 0;
+	if (setns(s->pidfd, CLONE_NEWUSER) < 0) {
+		if (e->same_userns < 0 && errno == EINVAL)
+			return 0; /* ours after all: joining it is EINVAL */
+		return fail_errno("join the OS's user namespace");
+	}
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return fail_errno("become root of the OS's user namespace");
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return fail_errno("drop supplementary groups in the OS's user namespace");
+	return 0;
+}
+
+/* In the session's reaper, still privileged on the node. */
+static int enter_setup(struct session *s)
+{
+	struct enter *e = s->data;
+	int joined;
+
+	if (setns(s->pidfd, e->ns_flags) < 0)
+		return errno == ESRCH ? fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
+					fail_errno("join the OS's namespaces (setns through its init's pidfd)");
+	/* Its root: the namespace's own in pivot mode, the chroot's in chroot
+	 * mode; the fd names it either way. */
+	if (fchdir(e->rep.rootfd) < 0 || chroot(".") < 0)
+		return fail_errno("change root to the OS's root");
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return fail_errno("a private copy of the OS's mount namespace");
+	if (session_fix_proc() < 0)
+		log_warn("enter: /proc/self will not work in the session: %s", fail_reason());
+	joined = os_cgroup_join(e->rep.pid);
+	if (joined < 0 && errno == ENOENT)
+		log_debug("enter: %s", fail_reason()); /* the expected case on cgroup2 with nsdelegate */
+	else if (joined < 0)
+		log_warn("enter: the session is not in all of the OS init's cgroups: %s", fail_reason());
+	else
+		log_debug("enter: joined the OS init's cgroups in %d hierarchies", joined);
+	return join_userns(s, e);
+}
+
+/* In the command's process: the OS init's capabilities, root's home. */
+static int enter_exec(struct session *s)
+{
+	struct enter *e = s->data;
+
+	if (os_caps_apply(&e->os) < 0)
+		return -1;
+	if (chdir(e->os.home) < 0 && chdir("/") < 0)
+		return fail_errno("chdir /");
+	return 0;
+}
+
+static char *kv(const char *k, const char *v)
+{
+	size_t n = strlen(k) + strlen(v) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s=%s", k, v);
+	return s;
+}
+
+/* PATH, LANG and container= of the OS's init, root's HOME and SHELL, and
+ * TERM from the caller when there is a terminal. */
+static void build_env(struct enter *e)
+{
+	const char *term = getenv("TERM");
+	size_t n = 0;
+
+	e->env[n++] = kv("PATH", e->os.path);
+	e->env[n++] = kv("HOME", e->os.home);
+	e->env[n++] = kv("SHELL", e->os.shell);
+	e->env[n++] = kv("USER", "root");
+	e->env[n++] = kv("LOGNAME", "root");
+	if (term && isatty(STDIN_FILENO))
+		e->env[n++] = kv("TERM", term);
+	if (e->os.lang[0])
+		e->env[n++] = kv("LANG", e->os.lang);
+	if (e->os.container[0])
+		e->env[n++] = kv("container", e->os.container);
+	/* systemctl run as root talks to PID 1's private socket and refuses a
+	 * peer whose SO_PEERCRED pid it cannot see (ENODATA: the session is
+	 * not in the OS's pid namespace); through the system bus it works. */
+	e->env[n++] = kv("SYSTEMCTL_FORCE_BUS", "1");
+	e->env[n] = NULL;
+}
+
+static void free_env(struct enter *e)
+{
+	for (size_t i = 0; e->env[i]; i++)
+		free(e->env[i]);
+}
+
+int peer_enter(int argc, char **argv)
+{
+	struct session_opts o;
+	char run_dir[PATH_MAX];
+	struct enter e = { .rep = { .pidfd = -1, .rootfd = -1 } };
+	struct session s = { .what = "enter", .setup = enter_setup, .prepare_exec = enter_exec, .data = &e };
+	const char *base;
+	int first, rc = control_options(&enter_program, &o, argc, argv, &first, run_dir, sizeof(run_dir));
+
+	if (rc >= 0)
+		return rc;
+	if (control_fetch(run_dir, &e.rep) < 0) {
+		log_error("enter: %s", fail_reason());
+		return EXIT_SETUP;
+	}
+	os_info_read(e.rep.rootfd, e.rep.pid, &e.os);
+	e.same_userns = session_same_userns(e.rep.pidfd);
+	if (e.same_userns < 0)
+		log_debug("enter: %s", fail_reason());
+	e.ns_flags = kernel_ns_flags();
+	build_env(&e);
+	s.pidfd = e.rep.pidfd;
+	s.envp = e.env;
+	if (first < argc) {
+		s.argv = argv + first;
+	} else {
+		/* A login shell: argv[0] "-sh" makes it read /etc/profile. */
+		base = strrchr(e.os.shell, '/');
+		e.argv0[0] = '-';
+		copy_str(e.argv0 + 1, sizeof(e.argv0) - 1, base ? base + 1 : e.os.shell);
+		e.shell_argv[0] = e.os.shell;
+		s.argv = e.shell_argv;
+		s.argv0 = e.argv0;
+	}
+	log_debug("enter: boot %u of the OS, its init is pid %u there; running %s", e.rep.boot, e.rep.pid, s.argv[0]);
+	rc = session_run(&s);
+	free_env(&e);
+	control_reply_close(&e.rep);
+	return rc;
+}
