@@ -1,3 +1,4 @@
 # Unit tests of init/ modules link those objects too (see mk/check.mk).
 $(O)/tests/unit/test_config: $(O)/init/options.o $(O)/init/signals.o $(O)/init/caps.o
 $(O)/tests/unit/test_peer_config: $(O)/src/peer/config.o
+$(O)/tests/unit/test_peer_logic: $(O)/src/peer/carry.o $(O)/src/peer/mountinfo.o $(O)/src/peer/cgroup.o $(O)/src/peer/err.o $(O)/src/peer/ns.o $(O)/src/peer/mountpoint.o
