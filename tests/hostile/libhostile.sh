@@ -161,6 +161,10 @@ assert_peer_files_sane() {
 	for f in $(cd "$PEER_RUN" && find . -mindepth 1 | sort); do
 		case $f in
 		./state | ./trust | ./notify | ./notify/notify.sock) ;;
+		./control.sock)
+			# the sidecar's control socket (stint-peer enter/attach): born 0600
+			[ "$(stat -c '%F %a %U' "$PEER_RUN/control.sock")" = "socket 600 root" ] ||
+				fail "control socket: $(stat -c '%F %a %U' "$PEER_RUN/control.sock")" ;;
 		*) fail "unexpected entry in the peer's run-dir: $f" ;;
 		esac
 	done
