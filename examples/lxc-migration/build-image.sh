@@ -4,14 +4,16 @@
 # owners of the files in the tarball are kept (rootless: untested).
 #
 #   build-image.sh [-t IMAGE] [--stint FILE] [--config FILE] [--init CMD]
-#                  [--stop-signal SIG] ROOTFS.tar[.gz|.xz|.zst]
+#                  [--stop-signal SIG] ROOTFS.tar[.gz|.xz|.zst] | ROOTDIR
 #
 # ROOTFS is what `tar -C /var/lib/lxc/NAME/rootfs -cpf - .` or an LXC image's
 # rootfs.tar.xz gives; a tarball whose only top-level entry is `rootfs/`
 # (a tar of the whole /var/lib/lxc/NAME directory) is accepted too, and its
-# `config` next to it is ignored (convert it with lxc2stint.sh).
+# `config` next to it is ignored (convert it with lxc2stint.sh). ROOTDIR is
+# a root file system in a directory (lxc2stint.sh --export, fix-root.sh);
+# it is only read.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "$0")" && pwd -P)
 top=$(cd "$here/../.." && pwd)
 
 image=localhost/stint-lxc:latest
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 1 ] || usage
 tarball=$1
-[ -f "$tarball" ] || { echo "build-image: $tarball: no such file" >&2; exit 1; }
+[ -e "$tarball" ] || { echo "build-image: $tarball: no such file or directory" >&2; exit 1; }
 [ -x "$stint" ] || { echo "build-image: $stint: not found (run 'make static' first, or pass --stint)" >&2; exit 1; }
 file -L "$stint" | grep -q 'statically linked' ||
 	echo "build-image: warning: $stint is not static; the image must then hold its libraries" >&2
@@ -48,28 +50,37 @@ command -v buildah >/dev/null || { echo "build-image: buildah not found (apt-get
 ctx=$(mktemp -d /tmp/stint-lxc.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
 
-# Unpack, numeric owners and xattrs kept (file capabilities such as ping's
-# cap_net_raw live in xattrs).
-mkdir "$ctx/root"
-case $tarball in
-*.zst) unpack=(zstd -dc) ;;
-*.xz) unpack=(xz -dc) ;;
-*.gz | *.tgz) unpack=(gzip -dc) ;;
-*) unpack=(cat) ;;
-esac
-"${unpack[@]}" "$tarball" | tar -C "$ctx/root" --numeric-owner --xattrs --xattrs-include='*' -xpf -
-src=$ctx/root
-# A tar of the LXC directory: the root is in rootfs/.
-if [ -d "$src/rootfs" ] && [ "$(ls -A "$src" | grep -cv '^config$')" = 1 ]; then
-	src=$src/rootfs
+# The root as a tarball for the Containerfile's ADD: a directory is packed
+# as it is; a tarball is unpacked first (to find its root, and so that
+# every compression works), numeric owners and xattrs kept throughout (file
+# capabilities such as ping's cap_net_raw live in xattrs).
+tar_root() { tar -C "$1" --numeric-owner --xattrs --xattrs-include='*' --acls "${@:2}"; }
+if [ -d "$tarball" ]; then
+	src=$(cd "$tarball" && pwd)
+else
+	mkdir "$ctx/root"
+	case $tarball in
+	*.zst) unpack=(zstd -dc) ;;
+	*.xz) unpack=(xz -dc) ;;
+	*.gz | *.tgz) unpack=(gzip -dc) ;;
+	*) unpack=(cat) ;;
+	esac
+	"${unpack[@]}" "$tarball" | tar_root "$ctx/root" -xpf -
+	src=$ctx/root
+	# A tar of the LXC directory: the root is in rootfs/, beside config.
+	others=$(find "$src" -mindepth 1 -maxdepth 1 ! -name rootfs ! -name config | head -n 1)
+	if [ -d "$src/rootfs" ] && [ -z "$others" ]; then
+		src=$src/rootfs
+	fi
 fi
 [ -e "$src/etc" ] || { echo "build-image: $tarball holds no /etc: not a root filesystem?" >&2; exit 1; }
 
+tar_root "$src" -cf "$ctx/rootfs.tar" .
 # The mount point the peer builds the persistent root on (stint's default
-# --root). Created here because the image's own root is the overlay's lower.
-mkdir -p "$src/.stint/root"
-tar -C "$src" --numeric-owner --xattrs --xattrs-include='*' -cf "$ctx/rootfs.tar" .
-rm -rf "$ctx/root"
+# --root), appended: the image's own root is the overlay's lower.
+mkdir -p "$ctx/extra/.stint/root"
+tar_root "$ctx/extra" -rf "$ctx/rootfs.tar" ./.stint
+rm -rf "$ctx/root" "$ctx/extra"
 cp "$stint" "$ctx/stint"
 cp "$config" "$ctx/stint.ini"
 cp "$here/Containerfile" "$ctx/Containerfile"

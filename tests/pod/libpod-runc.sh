@@ -215,7 +215,8 @@ _pod_caps_json() {
 # pod_os IMAGE_DIR CAPS ARGS...: write the OS container's bundle. Its own
 # cgroup namespace unless POD_CGROUPNS=0 (on cgroup v2 `runc spec` lists one
 # already: exactly one is kept, runc refuses a duplicate). The root is
-# an overlay: IMAGE_DIR below a fresh container layer. $STINT_STATIC (or the
+# an overlay: IMAGE_DIR below a fresh container layer (with POD_OS_SNAPSHOT=1:
+# IMAGE_DIR itself, a container root made by an image tool). $STINT_STATIC (or the
 # dev build with its libraries) is installed as /usr/bin/stint in that layer,
 # as an image built FROM the OS image would add it.
 pod_os() {
@@ -278,15 +279,22 @@ _pod_os_rootfs() {
 	mountpoint -q "$b/rootfs" && umount "$b/rootfs"
 	rm -rf "$b/layer" "$b/layer-work"
 	mkdir -p "$b/rootfs" "$b/layer" "$b/layer-work"
-	# A user-namespaced pod sees the image through an idmapped mount (its
-	# files owned by the pod's ids), as containerd 2's overlay snapshotter
-	# gives it idmapped lower layers.
-	if [ -n "${POD_USERNS_PATH:-}" ]; then
-		_pod_idmap "$image" image
-		image=$POD_DIR/idmap/image
+	if [ "${POD_OS_SNAPSHOT:-0}" = 1 ]; then
+		# IMAGE is a container's writable root already (`buildah mount` of
+		# a working container: image layers plus a container layer, what
+		# containerd's snapshotter gives a runtime): used as it is.
+		mount --bind "$image" "$b/rootfs" || fail "bind $image on $b/rootfs failed"
+	else
+		# A user-namespaced pod sees the image through an idmapped mount (its
+		# files owned by the pod's ids), as containerd 2's overlay snapshotter
+		# gives it idmapped lower layers.
+		if [ -n "${POD_USERNS_PATH:-}" ]; then
+			_pod_idmap "$image" image
+			image=$POD_DIR/idmap/image
+		fi
+		mount -t overlay overlay -o "lowerdir=$image,upperdir=$b/layer,workdir=$b/layer-work" "$b/rootfs" ||
+			fail "mount overlay lowerdir=$image upperdir=$b/layer on $b/rootfs failed"
 	fi
-	mount -t overlay overlay -o "lowerdir=$image,upperdir=$b/layer,workdir=$b/layer-work" "$b/rootfs" ||
-		fail "mount overlay lowerdir=$image upperdir=$b/layer on $b/rootfs failed"
 	bin=$STINT_STATIC
 	[ -x "$bin" ] || bin=$STINT
 	[ -x "$bin" ] || fail "no stint binary ($STINT_STATIC or $STINT): run make"
