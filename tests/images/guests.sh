@@ -100,9 +100,11 @@ Depends: linux-image-$VM_KERNEL
 Description: Linux for 64-bit PCs (meta-package, stand-in)
 CTL
 	mkdir -p "$out"
-	dpkg-deb --root-owner-group -Zgzip --build "$d/img" "$out/linux-image-$VM_KERNEL.deb" >/dev/null &&
-		dpkg-deb --root-owner-group -Zgzip --build "$d/meta" "$out/linux-image-amd64.deb" >/dev/null ||
-		{ rm -rf "$d"; fail "dpkg-deb --build of the kernel stand-in failed"; }
+	if ! dpkg-deb --root-owner-group -Zgzip --build "$d/img" "$out/linux-image-$VM_KERNEL.deb" >/dev/null ||
+		! dpkg-deb --root-owner-group -Zgzip --build "$d/meta" "$out/linux-image-amd64.deb" >/dev/null; then
+		rm -rf "$d"
+		fail "dpkg-deb --build of the kernel stand-in failed"
+	fi
 	rm -rf "$d"
 }
 

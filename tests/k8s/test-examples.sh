@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The examples work: examples/lxc-migration builds an image with buildah from
-# an LXC container's tarball and that image boots through k8s/pod.yaml;
-# examples/shell-flow's scripts build the persistent root in a pod (podman
-# kube play) and it persists across a replay.
+# The examples work under podman kube play: examples/lxc-migration's
+# build-image.sh makes an image from an LXC container's tarball and it boots
+# through k8s/pod.yaml; examples/shell-flow's scripts build the persistent
+# root in a pod and it persists across a replay; k8s/images build and boot.
+# The migrations from realistic inputs (a VM's disk, an LXC container's
+# directory) and their READMEs: tests/pod/test-migration.sh.
 source "$(dirname "$0")/../lib/libtest.sh"
 source "$TOP/tests/lib/rootfs.sh"
 source "$TOP/tests/images/images.sh"
@@ -40,18 +42,6 @@ test_setup() {
 	timeout 600 "$TOP/tests/k8s/setup-node.sh" || fail "npm setup failed"
 	podman_setup
 	build_pod_images
-}
-
-test_lxc2stint() {
-	"$EX/lxc-migration/lxc2stint.sh" "$EX/lxc-migration/sample.config" >map.txt
-	cat map.txt
-	assert_file_has_content map.txt '^lxc.init.cmd +/sbin/init$'
-	assert_file_has_content map.txt '^    -> build-image.sh --init "/sbin/init"'
-	assert_file_has_content map.txt '^    -> build-image.sh --stop-signal SIGRTMIN\+3'
-	assert_file_has_content map.txt 'volumeMount at /var/www'
-	# Exactly the one made-up key is left for a human.
-	[ "$(sed -n '/^not mapped/,$p' map.txt | grep -c '^    lxc')" = 1 ] || fail "unexpected unmapped keys"
-	assert_file_has_content map.txt '^    lxc.custom.thing = 1'
 }
 
 # An LXC-style tarball (rootfs/ + config) of the busybox OS, built into an
@@ -158,74 +148,9 @@ test_peer_tools_image() {
 	assert_eq "$out" 2 "busybox and stint-peer in the tools image"
 }
 
-# examples/vm-migration: a partitioned raw disk holding a "VM" root (the
-# busybox OS plus what VMs have: fstab, network config, machine-id, a
-# serial getty, cloud-init, /boot, a file capability, a user's file) goes
-# through disk-to-tar.sh and fix-root.sh, then build-image.sh, and boots in
-# k8s/pod.yaml.
-test_vm_disk_to_pod() {
-	local loop root=$TEST_TMP/vmroot out
-	command -v sfdisk >/dev/null || fail "sfdisk not installed (apt-get install fdisk)"
-	command -v setcap >/dev/null || fail "setcap not installed (apt-get install libcap2-bin)"
-	make_busybox_os "$root"
-	printf 'UUID=1234 / ext4 defaults 0 1\nUUID=5678 none swap sw 0 0\ntmpfs /tmp tmpfs defaults 0 0\n' >"$root/etc/fstab"
-	mkdir -p "$root/etc/network" "$root/etc/cloud" "$root/lib/systemd/system" "$root/boot" "$root/home/user"
-	printf 'auto lo\niface lo inet loopback\nauto eth0\niface eth0 inet dhcp\n' >"$root/etc/network/interfaces"
-	echo 0123456789abcdef0123456789abcdef >"$root/etc/machine-id"
-	: >"$root/lib/systemd/system/serial-getty@.service"
-	: >"$root/boot/vmlinuz-6.1.0"
-	echo hi >"$root/home/user/notes" && chown -R 1000:1000 "$root/home/user"
-	cp "$root/bin/busybox" "$root/bin/ping-cap" && setcap cap_net_raw+ep "$root/bin/ping-cap"
-	rm -rf "$root/.stint"
-	# A 64 MB disk, one partition, ext4 filled from the tree (mke2fs -d).
-	truncate -s 64M disk.raw
-	echo ',,L' | sfdisk -q disk.raw || fail "sfdisk"
-	loop=$(losetup --find --show --partscan disk.raw)
-	defer "losetup -d $loop"
-	# --partscan does not always scan here; partx does.
-	[ -b "${loop}p1" ] || partx -a "$loop" || fail "partx -a $loop"
-	test -b "${loop}p1" || fail "no ${loop}p1"
-	mkfs.ext4 -q -d "$root" "${loop}p1" || fail "mkfs.ext4 -d"
-	losetup -d "$loop"
-
-	"$EX/vm-migration/disk-to-tar.sh" disk.raw vm.tar || fail "disk-to-tar.sh failed"
-	mkdir vm && tar -C vm --numeric-owner --xattrs --xattrs-include='*' -xpf vm.tar
-	assert_eq "$(stat -c %u:%g vm/home/user/notes)" 1000:1000 "owner of a user's file"
-	getcap vm/bin/ping-cap | grep -q cap_net_raw || fail "the file capability was lost"
-	assert_not_exists vm/boot/vmlinuz-6.1.0
-
-	"$EX/vm-migration/fix-root.sh" vm >fix.log
-	cat fix.log
-	assert_file_lacks_content vm/etc/fstab 'UUID='
-	assert_file_has_content vm/etc/fstab '^tmpfs /tmp'
-	assert_file_lacks_content vm/etc/network/interfaces eth0
-	[ ! -s vm/etc/machine-id ] || fail "machine-id not emptied"
-	assert_eq "$(readlink vm/etc/systemd/system/serial-getty@ttyS0.service)" /dev/null "serial getty masked"
-	assert_exists vm/etc/cloud/cloud-init.disabled
-	assert_exists vm/.stint/root
-	# Idempotent: a second run changes nothing.
-	"$EX/vm-migration/fix-root.sh" vm >fix2.log
-	[ ! -s fix2.log ] || { cat fix2.log; fail "fix-root.sh is not idempotent"; }
-
-	tar -C vm --numeric-owner --xattrs --xattrs-include='*' -cf vm-fixed.tar .
-	timeout 60 podman rmi -f localhost/stint-os:latest >/dev/null 2>&1
-	"$EX/lxc-migration/build-image.sh" -t localhost/stint-os:latest --stint "$STINT_STATIC" \
-		--stop-signal SIGUSR2 vm-fixed.tar || fail "build-image.sh failed"
-	timeout 30 podman volume rm -f stint-pod-state >/dev/null 2>&1
-	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" '{"peerArgs": ["--ready-path", "/run/demo-service.ready"]}' >play.yaml
-	play_and_boot play.yaml stint-pod
-	out=$(timeout 10 podman exec stint-pod-os cat /proc/1/root/home/user/notes)
-	assert_eq "$out" hi "the VM user's file in the booted pod"
-	# machine-id = generate (pod.yaml's peer.ini) wrote one into the upper.
-	[ -s "$(pv_dir stint-pod-state)/upper/etc/machine-id" ] || fail "no machine-id generated for the pod"
-	stop_and_remove play.yaml stint-pod
-}
-
 podman_env
 run_test "setup: npm packages, a private podman store, the two images" test_setup
-run_test "lxc2stint.sh maps every key of an LXC config" test_lxc2stint
 run_test "lxc-migration: buildah image from an LXC tarball runs and boots in k8s/pod.yaml" test_lxc_image_builds_and_boots
 run_test "shell-flow: setup.sh under stint-peer exec boots the pod, persists across a replay" test_shell_flow_pod
-run_test "vm-migration: raw disk -> disk-to-tar.sh -> fix-root.sh -> image -> boots in k8s/pod.yaml" test_vm_disk_to_pod
 run_test "k8s/images: Containerfile.os and Containerfile.peer (FROM scratch) build and boot k8s/pod.yaml" test_k8s_images
 run_test "k8s/images: Containerfile.peer-tools (FROM scratch) builds; busybox and strace run in it" test_peer_tools_image
