@@ -16,6 +16,8 @@ enum peer_then { PEER_THEN_WAIT, PEER_THEN_EXIT };
 enum peer_carry { PEER_CARRY_AUTO, PEER_CARRY_NONE, PEER_CARRY_LIST };
 enum peer_cgroup { PEER_CGROUP_KEEP, PEER_CGROUP_RW };
 enum peer_machine_id { PEER_MACHINE_ID_KEEP, PEER_MACHINE_ID_GENERATE };
+enum peer_boot_id { PEER_BOOT_ID_KEEP, PEER_BOOT_ID_GENERATE };
+enum peer_ssh_host_keys { PEER_SSH_HOST_KEYS_KEEP, PEER_SSH_HOST_KEYS_REGENERATE };
 
 struct peer_config {
 	const char *config_file; /* the peer.ini read, if any */
@@ -37,6 +39,8 @@ struct peer_config {
 	const char *ready_path; /* fallback readiness: this path appears in the new root */
 	const char *console; /* target path bound over /dev/console in the new root */
 	int machine_id;
+	int boot_id; /* each start its own boot id (identity.c) */
+	int ssh_host_keys; /* the image's SSH host keys replaced per pod */
 	long timeout_ms; /* wait for the init's ACK to READY */
 	long prepare_timeout_ms; /* the whole prepare worker */
 	long handshake_timeout_ms; /* connect and HELLO */

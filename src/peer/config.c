@@ -55,6 +55,7 @@ static const char *const then_v[] = { "wait", "exit", NULL };
 static const char *const carry_v[] = { "auto", "none", "list", NULL };
 static const char *const cgroup_v[] = { "keep", "rw", NULL };
 static const char *const mid_v[] = { "keep", "generate", NULL };
+static const char *const hostkeys_v[] = { "keep", "regenerate", NULL };
 
 #define F(field) offsetof(struct peer_config, field)
 #define LIST_SEPS ", \t"
@@ -93,6 +94,12 @@ static const struct cfg_key keys[] = {
 	  .off = F(console), .type = CFG_PATH },
 	{ "machine-id", NULL, "keep", NULL, "generate: write /etc/machine-id in the new root if it has none",
 	  .u.choices = mid_v, .off = F(machine_id), .type = CFG_ENUM },
+	{ "boot-id", NULL, "generate", NULL,
+	  "generate: each start of the OS gets its own boot id (over /proc/sys/kernel/random/boot_id)",
+	  .u.choices = mid_v, .off = F(boot_id), .type = CFG_ENUM },
+	{ "ssh-host-keys", NULL, "regenerate", NULL,
+	  "regenerate: the image's SSH host keys are replaced by the pod's own (made on its first boot)",
+	  .u.choices = hostkeys_v, .off = F(ssh_host_keys), .type = CFG_ENUM },
 	{ "notify", NULL, NULL, "PATH", "serve an sd_notify socket here, shown in the new root at notify-target",
 	  .off = F(notify), .type = CFG_PATH },
 	{ "notify-target", NULL, "/run/host/notify/notify.sock", "PATH",

@@ -376,6 +376,18 @@ static int step_carry(struct job *j, const struct mountinfo *mi, int rootfd, int
 	return 0;
 }
 
+/* The rest of the pod's identity, once /proc and the /run tmpfs are in
+ * place (identity.c). */
+static int step_own_identity(struct job *j, int rootfd, int upperfd)
+{
+	char what[200];
+
+	if (identity_apply(j->cfg, rootfd, upperfd, what, sizeof(what)) < 0)
+		return -1;
+	step_done(5, "identity", "%s", what);
+	return 0;
+}
+
 static int step_switch(struct job *j, const struct mountinfo *mi, int rootfd, int *mounted)
 {
 	int n;
@@ -399,16 +411,21 @@ static int step_switch(struct job *j, const struct mountinfo *mi, int rootfd, in
 static int steps(struct job *j, int *mounted)
 {
 	struct mountinfo mi = { 0 };
-	cleanup_fd int rootdir = -1, rootfd = -1;
+	cleanup_fd int rootdir = -1, rootfd = -1, upperfd = -1;
 	int userns = 0, rc;
 
 	rc = step_enter(j, &mi, &userns, &rootdir);
 	/* Past here "userns" means "not in the initial user namespace": the
 	 * init's, entered, or ours, shared with the init (pv.userxattr). */
 	userns = j->pv.userxattr;
+	/* The pod's own layer, opened before the volume's clone moves into
+	 * the staging area: it tells the pod's files from the image's. */
+	if (rc == 0 && (upperfd = identity_open_upper(j->pv.base, j->pv.upper_rel)) < 0)
+		rc = -1;
 	if (rc == 0 && (rootfd = step_overlay(j, rootdir, userns, mounted)) < 0)
 		rc = -1;
-	if (rc == 0 && (step_identity(j, rootfd) < 0 || step_carry(j, &mi, rootfd, userns) < 0))
+	if (rc == 0 && (step_identity(j, rootfd) < 0 || step_carry(j, &mi, rootfd, userns) < 0 ||
+			step_own_identity(j, rootfd, upperfd) < 0))
 		rc = -1;
 	if (rc == 0)
 		rc = step_switch(j, &mi, rootfd, mounted);
