@@ -100,8 +100,8 @@ int machine_id_ensure(int rootfd)
 	return 1;
 }
 
-#define PROC_MAGIC 0x9fa0
-#define TMPFS_MAGIC_ 0x01021994
+#define STINT_PROC_SUPER_MAGIC 0x9fa0 /* linux/magic.h */
+#define STINT_TMPFS_MAGIC 0x01021994 /* linux/magic.h */
 #define BOOT_ID_PATH "proc/sys/kernel/random/boot_id"
 #define KEYGEN_UNIT "ssh-host-keys.service"
 
@@ -187,7 +187,7 @@ static int boot_id_apply(int rootfd, char id[37])
 		return fail_errno("open /%s in the new root", BOOT_ID_PATH);
 	if (fstatfs(target, &sfs) < 0 || fstat(target, &st) < 0)
 		return fail_errno("stat /%s in the new root", BOOT_ID_PATH);
-	if (sfs.f_type != PROC_MAGIC || !S_ISREG(st.st_mode)) {
+	if (sfs.f_type != STINT_PROC_SUPER_MAGIC || !S_ISREG(st.st_mode)) {
 		log_warn("identity: /%s in the new root is not the kernel's (not on procfs): left alone", BOOT_ID_PATH);
 		return 0;
 	}
@@ -296,7 +296,7 @@ static int keygen_unit_write(int rootfd)
 		return fail_errno("open /run in the new root");
 	if (fstatfs(run, &sfs) < 0)
 		return fail_errno("statfs /run in the new root");
-	if (sfs.f_type != TMPFS_MAGIC_)
+	if (sfs.f_type != STINT_TMPFS_MAGIC)
 		return 0;
 	if ((sd = subdir(run, "systemd")) < 0 || (sys = subdir(sd, "system")) < 0 ||
 	    (wants = subdir(sys, "ssh.service.wants")) < 0)
