@@ -317,3 +317,14 @@ for d, dirs, files in os.walk(top):
         shift(os.path.join(d, name))
 PY
 }
+
+# guests_tmpfs SIZE: put this test file's $TEST_TMP on a tmpfs of its own
+# (call at the top, before anything is written there). The migration
+# tests make about a gigabyte of trees (disk images, roots, buildah's
+# store, upper layers): in memory they cost no disk I/O on a busy machine,
+# and they go with one unmount (libtest.sh's cleanup) instead of a hundred
+# thousand unlinks. SIZE is a cap, not a reservation.
+guests_tmpfs() {
+	mount -t tmpfs -o "size=$1,mode=700" stint-test "$TEST_TMP" ||
+		fail "mount a tmpfs on $TEST_TMP failed"
+}

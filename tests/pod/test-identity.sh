@@ -14,6 +14,7 @@ source "$TOP/tests/images/guests.sh"
 source "$TOP/tests/pod/libpod-runc.sh"
 
 require_runc
+guests_tmpfs 2g
 
 IMAGE=$TEST_TMP/guest
 SOCK=$POD_SHARED_PATH/stint.sock
