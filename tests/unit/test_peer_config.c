@@ -46,6 +46,8 @@ static const struct sample peer_samples[] = {
 	{ "cgroup-path", "/sys/fs/cgroup", "/sys/fs/cgroup" },
 	{ "console", "/dev/pts/0", "/dev/pts/0" },
 	{ "machine-id", "generate", "generate" },
+	{ "boot-id", "keep", "keep" },
+	{ "ssh-host-keys", "keep", "keep" },
 	{ "notify", "/n.sock", "/n.sock" },
 	{ "notify-target", "/run/t/n.sock", "/run/t/n.sock" },
 	{ "run-dir", "/run/p", "/run/p" },
@@ -73,6 +75,8 @@ static void test_defaults(void)
 	ok(c.mode == PEER_MODE_PIVOT && c.then == PEER_THEN_WAIT && c.carry == PEER_CARRY_AUTO &&
 		   c.cgroup == PEER_CGROUP_KEEP && c.machine_id == PEER_MACHINE_ID_KEEP && c.lower.n == 0,
 	   "enum defaults: pivot, wait, auto, keep, keep; lower = image");
+	ok(c.boot_id == PEER_BOOT_ID_GENERATE && c.ssh_host_keys == PEER_SSH_HOST_KEYS_REGENERATE,
+	   "identity defaults: a boot id per start, the pod's own SSH host keys");
 	ok(c.timeout_ms == 30000 && c.prepare_timeout_ms == 60000 && c.handshake_timeout_ms == 10000 &&
 		   c.wait_socket_ms == 0,
 	   "time defaults: timeout 30 s, prepare-timeout 60 s, handshake-timeout 10 s, wait-socket 0");
