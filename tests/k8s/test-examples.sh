@@ -70,7 +70,7 @@ test_lxc_image_builds_and_boots() {
 	podman logs stint-pod-os >os.log 2>&1
 	podman logs stint-pod-stint-peer >peer.log 2>&1
 	cat os.log peer.log
-	assert_file_has_content os.log 'switched root: chroot into /.stint/root'
+	assert_file_has_content os.log 'switched root: pivoted by the peer'
 	[ -e "$(pv_dir stint-pod-state)/upper/var/lib/demo/boots" ] || fail "boot counter not on the PV"
 	stop_and_remove play.yaml stint-pod
 }
