@@ -120,11 +120,14 @@ if [[ $fstype == ext[34] ]] && dumpe2fs -h "$dev" 2>/dev/null | grep -q '^Filesy
 fi
 
 mkdir -p "$mnt"
-# The kernel says why a mount fails in its log, not to mount(8): keep the
-# lines this mount adds.
-seen=$(dmesg 2>/dev/null | wc -l || echo 0)
+# The kernel says why a mount fails in its log, not to mount(8): keep its
+# lines about this device from now on (by time: on a busy machine the log
+# wraps, so a line count would not do; the margin covers the two clocks).
+since=$(cut -d' ' -f1 /proc/uptime)
 if ! err=$(mount -o "$opts" "$dev" "$mnt" 2>&1); then
-	why=$(dmesg 2>/dev/null | tail -n "+$((seen + 1))" | grep -F "(${dev##*/})" | sed 's/^\[[^]]*\] *//' | paste -sd ';' || true)
+	why=$(dmesg 2>/dev/null | awk -v t="$since" -v d="(${dev##*/})" '
+		{ ts = substr($0, 2, index($0, "]") - 2) + 0 }
+		ts >= t - 1 && index($0, d) { sub(/^\[[^]]*\] */, ""); print }' | paste -sd ';' || true)
 	err=$(head -n 1 <<<"$err")
 	die "cannot mount $dev ($fstype) $opts: ${err#mount: }${why:+; kernel: $why}"
 fi
