@@ -1,7 +1,7 @@
 /* Raw system calls and kernel constants that libc does not wrap (or not
  * everywhere), for both programs: the new mount API (open_tree, move_mount,
  * fsopen, fsconfig, fsmount, mount_setattr; Linux >= 5.2/5.12), openat2
- * (5.6), pidfd_open (5.3), pidfd_send_signal (5.1), close_range (5.9),
+ * (5.6), pidfd_open (5.3), close_range (5.9),
  * pivot_root, and the ioctls that tell what a namespace or pidfd is.
  *
  * musl 1.2.3 has most numbers but no prototypes; glibc 2.36 has prototypes
@@ -20,9 +20,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
 #endif
@@ -167,11 +164,6 @@ static inline int sys_pivot_root(const char *new_root, const char *put_old)
 static inline int sys_pidfd_open(pid_t pid, unsigned flags)
 {
 	return (int)syscall(SYS_pidfd_open, pid, flags);
-}
-
-static inline int sys_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 static inline int sys_close_range(unsigned first, unsigned last, unsigned flags)

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stint/carry.h"
+#include "carry.h"
 #include "stint/log.h"
 #include "stint/syscalls.h"
 #include "mountpoint.h"
@@ -174,14 +174,53 @@ void plan_free(struct plan *p)
 	*p = (struct plan){ 0 };
 }
 
-/* Does this mount show the persistent layer or the socket's dir? */
-static int shows_private_dir(const struct carry_ctx *ctx, const char *target)
+int chain_of(const char *dir, struct chain *ch)
+{
+	cleanup_fd int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st, up;
+
+	ch->n = 0;
+	if (fd < 0)
+		return fail_errno("open %s", dir);
+	if (fstat(fd, &st) < 0)
+		return fail_errno("stat %s", dir);
+	for (;;) {
+		int parent;
+
+		if (ch->n == ARRAY_SIZE(ch->d))
+			return fail("%s lies more than %zu directories deep in its file system: too deep to recognise "
+				    "every mount that shows it",
+				    dir, ARRAY_SIZE(ch->d));
+		ch->d[ch->n++] = (struct devino){ st.st_dev, st.st_ino };
+		parent = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (parent < 0)
+			return fail_errno("open %s/..", dir);
+		close(fd);
+		fd = parent;
+		if (fstat(fd, &up) < 0)
+			return fail_errno("stat a parent of %s", dir);
+		if (up.st_dev != st.st_dev || up.st_ino == st.st_ino)
+			return 0;
+		st = up;
+	}
+}
+
+static bool chain_has(const struct chain *ch, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; ch && i < ch->n; i++) {
+		if (ch->d[i].dev == dev && ch->d[i].ino == ino)
+			return true;
+	}
+	return false;
+}
+
+bool shows_private_dir(const struct chain *pv, const struct chain *sock, const char *path)
 {
 	struct stat st;
 
-	if (fstatat(AT_FDCWD, target, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	return chain_has(ctx->pv, st.st_dev, st.st_ino) || (ctx->sock && chain_has(ctx->sock, st.st_dev, st.st_ino));
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	return chain_has(pv, st.st_dev, st.st_ino) || chain_has(sock, st.st_dev, st.st_ino);
 }
 
 static size_t depth(const char *path)
@@ -351,7 +390,13 @@ static int want_mount(const struct carry_ctx *ctx, const struct mount_index *ix,
 		log_debug("not carrying %s: excluded", t);
 		return 0;
 	}
-	if (!inc && shows_private_dir(ctx, t)) {
+	if (shows_private_dir(ctx->pv, ctx->sock, t)) {
+		/* Never, not even when asked for: the guest must not reach the
+		 * volume's raw tree nor the handoff socket. */
+		if (inc)
+			return fail("include=%s: it shows the persistent volume or the handoff socket's directory, "
+				    "which the OS must never see",
+				    t);
 		log_info("not carrying %s: it holds the persistent layer or the handoff socket", t);
 		/* Whatever is mounted below it goes too: no limit here, a mount
 		 * showing the PV is never carried. */

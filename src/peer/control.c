@@ -24,7 +24,7 @@
 #include "stint/exitcode.h"
 #include "stint/fdpass.h"
 #include "stint/log.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/util.h"
 #include "control.h"
 #include "err.h"

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "stint/peer_config.h"
+#include "peer_config.h"
 
 /* Write a fresh /etc/machine-id when it is missing, empty or
  * "uninitialized". 1 = written, 0 = kept (or left alone, with a warning,

@@ -17,7 +17,7 @@
 #include "stint/exitcode.h"
 #include "stint/log.h"
 #include "peer.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 
 #ifndef STINT_VERSION
 #define STINT_VERSION "dev"

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,7 +22,7 @@ static int open_in_root(int rootfd, const char *path)
 
 int mountpoint_make(int rootfd, const char *path, int dir)
 {
-	char parent[4096];
+	char parent[PATH_MAX];
 	const char *name;
 	cleanup_fd int pfd = -1;
 	int fd;

@@ -29,18 +29,4 @@ int ns_user_is_initial(int procfd);
  * Returns 0 or -1 (fail()). */
 int ns_enter_mount(int procfd, int mntfd, int userfd, int *entered_user);
 
-/* A directory's (dev, inode) and those of its ancestors on the same
- * filesystem: any mount of one of them, in any namespace, would show the
- * directory. */
-struct devino {
-	dev_t dev;
-	ino_t ino;
-};
-struct chain {
-	struct devino d[64];
-	size_t n;
-};
-int chain_of(const char *dir, struct chain *ch);
-int chain_has(const struct chain *ch, dev_t dev, ino_t ino);
-
 #endif

@@ -17,7 +17,7 @@
 #include "stint/syscalls.h"
 #include "mountinfo.h"
 #include "overlay.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "err.h"
 #include "stint/util.h"
 

@@ -20,7 +20,7 @@
 #include "stint/fdpass.h"
 #include "stint/exitcode.h"
 #include "stint/log.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/syscalls.h"
 #include "stint/config.h"
 #include "stint/util.h"

@@ -17,7 +17,7 @@
 #include "stint/log.h"
 #include "stint/path.h"
 #include "stint/syscalls.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/util.h"
 #include "dirfile.h"
 #include "err.h"

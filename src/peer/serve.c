@@ -16,7 +16,7 @@
 
 #include "stint/log.h"
 #include "stint/path.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "control.h"

@@ -14,7 +14,7 @@
 #include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/path.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/util.h"
 #include "peer.h"
 #include "state.h"

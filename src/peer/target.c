@@ -24,12 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stint/carry.h"
+#include "carry.h"
 #include "stint/log.h"
 #include "stint/syscalls.h"
 #include "mountinfo.h"
 #include "mountpoint.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "err.h"
 #include "handoff.h"
 #include "cgroup.h"
@@ -215,18 +215,6 @@ static int root_is_ours(const struct mountinfo *mi)
 	return e && strcmp(e->fstype, "overlay") == 0 && strcmp(e->source, OVERLAY_SOURCE) == 0;
 }
 
-/* Does the directory at `target` show the persistent volume or the handoff
- * socket's directory? */
-static int shows_private(const struct job *j, const char *target)
-{
-	struct stat st;
-
-	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
-		return 0;
-	return chain_has(&j->pv_chain, st.st_dev, st.st_ino) ||
-	       (j->have_sock_chain && chain_has(&j->sock_chain, st.st_dev, st.st_ino));
-}
-
 /* chroot mode: the guest can leave a chroot (CAP_SYS_CHROOT is in the
  * default set), so before READY every mount of the old root that shows the
  * handoff socket's directory or the volume leaves the container's mount
@@ -239,7 +227,8 @@ static int hide_private_mounts(const struct job *j, const struct mountinfo *mi)
 	for (size_t i = mi->n; i > 0; i--) {
 		const struct mount_entry *e = &mi->m[i - 1];
 
-		if (strcmp(e->target, "/") == 0 || path_is_under(e->target, j->root) || !shows_private(j, e->target))
+		if (strcmp(e->target, "/") == 0 || path_is_under(e->target, j->root) ||
+		    !shows_private_dir(&j->pv_chain, j->have_sock_chain ? &j->sock_chain : NULL, e->target))
 			continue;
 		/* Never send the unmount to the node's copy of the mount. */
 		if (strstr(e->optional, "shared:") && mount(NULL, e->target, NULL, MS_PRIVATE, NULL) < 0)

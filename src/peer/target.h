@@ -5,6 +5,7 @@
 #ifndef STINT_TARGET_H
 #define STINT_TARGET_H
 
+#include "carry.h"
 #include "ns.h"
 #include "overlay.h"
 

@@ -167,14 +167,27 @@ test_no_socket_after_switch() {
 }
 
 test_carry_options() {
+	local rc=0
 	pod_create co
-	# exclude a runtime mount, include the socket dir left out by default
-	run_pod co none pivot --exclude /etc/hostname,/dev/mqueue --include /shared
+	# exclude runtime mounts, include one of them back (include wins)
+	run_pod co none pivot --exclude /etc/hostname,/dev/mqueue,/etc/hosts --include /etc/hosts
 	assert_eq "$(grep -c ' /etc/hostname ' "$POD_DIR/vol/mountinfo")" 0 "/etc/hostname excluded"
 	assert_eq "$(grep -c ' /dev/mqueue ' "$POD_DIR/vol/mountinfo")" 0 "/dev/mqueue excluded"
-	assert_eq "$(grep -c ' /shared ' "$POD_DIR/vol/mountinfo")" 1 "/shared included"
-	assert_eq "$(grep -c ' /pv ' "$POD_DIR/vol/mountinfo")" 0 "/pv still left out"
+	assert_eq "$(grep -c ' /etc/hosts ' "$POD_DIR/vol/mountinfo")" 1 "/etc/hosts included although excluded"
+	assert_eq "$(grep -c ' /shared ' "$POD_DIR/vol/mountinfo")" 0 "/shared left out"
+	assert_eq "$(grep -c ' /pv ' "$POD_DIR/vol/mountinfo")" 0 "/pv left out"
 	finish_pod co
+	# The socket's dir (or the PV) cannot be included: a config error,
+	# said before anything reaches the OS.
+	pod_create ci
+	pod_probe ci
+	pod_start ci none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	pod_wait_socket ci
+	peer --mode pivot --then exit --include /shared 2>"$POD_DIR/peer.log" || rc=$?
+	cat "$POD_DIR/peer.log"
+	assert_eq "$rc" 1 "peer exit status with include=/shared"
+	assert_file_has_content "$POD_DIR/peer.log" 'include=/shared: it shows the persistent volume or the handoff socket'
+	assert_eq "$(pod_wait ci)" 3 "stint's exit status after the peer's ABORT"
 	# carry=list: only what include names (and below it)
 	pod_create cl
 	run_pod cl none pivot --carry list --include /proc,/vol

@@ -8,7 +8,7 @@
 
 #include "cfg_check.h"
 #include "stint/log.h"
-#include "stint/peer_config.h"
+#include "../../src/peer/peer_config.h"
 #include "tap.h"
 
 static struct peer_config c;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "stint/carry.h"
+#include "../../src/peer/carry.h"
 #include "tap.h"
 #include "../../src/peer/cgroup.h"
 #include "../../src/peer/mountinfo.h"
