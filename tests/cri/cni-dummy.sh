@@ -8,14 +8,18 @@
 # driver.) containerd's CRI
 # plugin needs an eth0 with an address in the result; the loopback plugin
 # brings lo up beside it. DEL and CHECK have nothing to undo or verify.
-# Config keys: "address" (default 192.0.2.10/32).
+# Config keys: "address" (default 192.0.2.10/32), "record" (a file where
+# ADD appends the namespace's path: the test checks that every namespace
+# made for its own pods is gone, whatever other runs make meanwhile).
 set -eu
 conf=$(cat)
 ver=$(printf '%s' "$conf" | sed -n 's/.*"cniVersion" *: *"\([^"]*\)".*/\1/p')
 addr=$(printf '%s' "$conf" | sed -n 's/.*"address" *: *"\([^"]*\)".*/\1/p')
 : "${addr:=192.0.2.10/32}"
+record=$(printf '%s' "$conf" | sed -n 's/.*"record" *: *"\([^"]*\)".*/\1/p')
 case "${CNI_COMMAND:-}" in
 ADD)
+	[ -z "$record" ] || echo "$CNI_NETNS" >>"$record"
 	nsenter --net="$CNI_NETNS" ip link add "$CNI_IFNAME" type veth peer name "$CNI_IFNAME-peer"
 	nsenter --net="$CNI_NETNS" ip addr add "$addr" dev "$CNI_IFNAME"
 	nsenter --net="$CNI_NETNS" ip link set "$CNI_IFNAME" up

@@ -76,8 +76,8 @@ cri_write_config() {
 	mkdir -p "$NODE"/{state,runc,opt,cni/bin,cni/net.d,kubelet} "$CRI_ROOT"
 	ln -sf /usr/lib/cni/loopback "$NODE/cni/bin/loopback"
 	install -m 755 "$CRI_SRC/cni-dummy.sh" "$NODE/cni/bin/stint-dummy"
-	cat >"$NODE/cni/net.d/10-stint.conflist" <<'EOF'
-{"cniVersion": "1.0.0", "name": "stint-test", "plugins": [{"type": "stint-dummy", "address": "192.0.2.10/32"}]}
+	cat >"$NODE/cni/net.d/10-stint.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "stint-test", "plugins": [{"type": "stint-dummy", "address": "192.0.2.10/32", "record": "$NODE/netns.made"}]}
 EOF
 	# restrict_oom_score_adj: this VM lacks CAP_SYS_RESOURCE, so a sandbox
 	# asking for oom_score_adj -998 would fail (LAB-FACTS).
