@@ -208,16 +208,43 @@ void run_forget_init(struct peer_run *r)
 	run_save_trust(r);
 }
 
+/* Before the sidecar stops, the volume is synced again once an OS has
+ * booted from it (boots, kept in run-dir): this run may not have seen the
+ * OS end (a sidecar restarted while the OS ran holds no pidfd of it), and
+ * a syncfs() of a clean file system costs nothing. */
+static void sync_at_stop(struct peer_run *r)
+{
+	const char *pv = r->cfg->state ? r->cfg->state : r->cfg->upper;
+	cleanup_fd int fd = pv ? open(pv, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (r->sync_pid > 0 || !r->st.boots)
+		return; /* the sync of the OS's end is still running, or no OS ever ran */
+	if (fd < 0) {
+		if (pv)
+			log_warn("sync at stop: open the persistent volume %s: %s", pv, strerror(errno));
+		return;
+	}
+	sync_start(r, fd);
+}
+
 void run_close(struct peer_run *r)
 {
 	int *fds[] = { &r->sigfd, &r->procfd, &r->state_dir, &r->run_dir, &r->sock_dir, &r->sock_watch };
 
 	if (r->init.pvfd >= 0 || r->init.pidfd >= 0)
 		run_forget_init(r);
-	/* A stopping peer gives the sync a moment, not its whole grace. */
+	else if (r->cfg)
+		sync_at_stop(r);
+	/* A stopping peer gives the sync a moment, not its whole grace. A
+	 * syncfs() cannot be interrupted, so the child is left to finish it,
+	 * not reaped: as PID 1 of the sidecar's pid namespace the peer's exit
+	 * then waits for it in the kernel, so the sidecar still ends only
+	 * once the volume is synced. */
 	if (r->sync_pidfd >= 0 && run_wait(NULL, r->sync_pidfd, POLLIN, deadline_in(800)) <= 0) {
-		log_warn("the sync of the persistent volume is still running; leaving it to the kernel");
-		kill(r->sync_pid, SIGKILL);
+		log_warn("the sync of the persistent volume is still running after 800 ms: leaving it to finish");
+		close(r->sync_pidfd);
+		r->sync_pidfd = -1;
+		r->sync_pid = 0;
 	}
 	run_sync_done(r);
 	notify_close(&r->notify);
