@@ -7,7 +7,8 @@
  *   handfds.c   opening the fds handed to the peer
  *   switch.c    entering the prepared root and shedding the handoff state
  *   run.c       exec'ing COMMAND, or supervising it like tini
- *   caps.c      dropping capabilities from the bounding set */
+ *   caps.c      dropping capabilities from the bounding set
+ *   halt.c      `stint halt`: a preStop hook asks PID 1 to halt */
 #ifndef STINT_INIT_H
 #define STINT_INIT_H
 
@@ -116,6 +117,9 @@ int prepare_environment(const struct config *cfg);
 int caps_value(const char *name, size_t len);
 int caps_validate(const char *list, char *err, size_t errlen);
 int caps_drop_bounding(const char *list);
+
+/* halt.c: `stint halt [OPTIONS]` (argv[0] = "halt"); the exit status. */
+int halt_main(int argc, char **argv);
 
 /* run.c: neither returns. */
 void run_exec(const struct config *cfg, const sigset_t *saved) __attribute__((noreturn));

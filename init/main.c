@@ -53,6 +53,9 @@ int main(int argc, char **argv)
 	int sigfd;
 
 	log_init("stint");
+	/* Not the init: a preStop hook beside it (halt.c). */
+	if (argc > 1 && strcmp(argv[1], "halt") == 0)
+		return halt_main(argc - 1, argv + 1);
 	config_load(&cfg, argc, argv);
 	sigfd = signals_setup(&saved);
 	become_subreaper();

@@ -509,3 +509,31 @@ pod_logs() {
 	echo "--- peer container ($POD_PEER_ID):"
 	cat "$POD_DIR/peer.log" 2>/dev/null
 }
+
+# pod_stop_like_kubelet GRACE [HOOK ARGS...]: stop the OS container the way
+# the kubelet does (pkg/kubelet/kuberuntime killContainer): run the preStop
+# exec hook HOOK in the container (if given) within the grace period, then
+# SIGTERM to PID 1 (containerd: the image's STOPSIGNAL; the tests' images
+# have none), wait for the rest of the grace, then SIGKILL. Sets
+# POD_HOOK_RC (the hook's exit status, 124 = cut at the grace),
+# POD_STOP_KILLED (1 when SIGKILL was needed), POD_OS_RC and POD_STOP_MS;
+# the hook's output is in $POD_DIR/prestop.out.
+pod_stop_like_kubelet() {
+	local grace=$1 t0 left
+	shift
+	t0=$(date +%s%N)
+	POD_HOOK_RC=0 POD_STOP_KILLED=0
+	if [ $# -gt 0 ]; then
+		timeout "$grace" runc --root "$POD_RUNC_ROOT" exec "$POD_OS_ID" "$@" >"$POD_DIR/prestop.out" 2>&1 ||
+			POD_HOOK_RC=$?
+	fi
+	left=$((grace - ($(date +%s%N) - t0) / 1000000000))
+	[ "$left" -ge 1 ] || left=1
+	_pod_runc kill "$POD_OS_ID" TERM >/dev/null 2>&1 || true
+	if ! pod_wait_os "$left"; then
+		POD_STOP_KILLED=1
+		_pod_runc kill "$POD_OS_ID" KILL >/dev/null 2>&1 || true
+		pod_wait_os 10 || fail "the OS container survived SIGKILL"
+	fi
+	POD_STOP_MS=$((($(date +%s%N) - t0) / 1000000))
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# A clean stop on any cluster: the OS container stopped the way a kubelet
+# stops it (tests/pod/libpod-runc.sh pod_stop_like_kubelet: the preStop
+# exec hook, SIGTERM to PID 1, the grace period, SIGKILL), with the
+# manifests' hook `stint halt`, in runc pods (pivot and chroot modes):
+# - busybox init runs its ::shutdown and exits 0 before SIGTERM matters;
+# - systemd exits 0 within the grace, its journal closed (no journal file
+#   on the PV left "online"); without the hook SIGTERM only re-executes it,
+#   the grace runs out and SIGKILL leaves the journal online (the check
+#   above is not vacuous);
+# - a file the OS wrote and fsynced just before the stop is intact on the
+#   PV after the pod is gone, and the peer synced the PV when the OS ended
+#   and again when it was stopped itself (its log says so);
+# - stint halt's own failures: an init that ignores the signal (timeout,
+#   exit 1), bad options (exit 2).
+source "$(dirname "$0")/../lib/libtest.sh"
+source "$TOP/tests/lib/rootfs.sh"
+source "$TOP/tests/images/images.sh"
+source "$TOP/tests/pod/libpod-runc.sh"
+
+require_runc
+
+BB_IMAGE=$TEST_TMP/busybox-os
+SD_IMAGE=$TEST_TMP/debian
+SOCK=$POD_SHARED_PATH/stint.sock
+GRACE=30 # the kubelet's grace period here (the manifests say 60)
+HALT=(/usr/bin/stint halt --timeout 25)
+make_busybox_os "$BB_IMAGE"
+
+# bb_pod NAME MODE: the busybox OS booting through stint, the peer waiting
+# (then=wait, as in the manifests) with the busybox service's ready-path.
+bb_pod() {
+	pod_new "$1"
+	pod_os "$BB_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 20
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$2" --state /pv --timeout 20 \
+		--ready-path /run/demo-service.ready
+}
+
+peer_ready() { pod_peer_exec /usr/bin/stint-peer status -q -s "$SOCK" 2>/dev/null; }
+
+boot() {
+	pod_start
+	wait_for 30 peer_ready || { pod_logs; fail "the OS did not become ready"; }
+}
+
+# in_os MODE CMD...: CMD in the booted OS (chroot mode: exec lands in the
+# image's old root; the OS is PID 1's root).
+in_os() {
+	local mode=$1
+	shift
+	if [ "$mode" = chroot ]; then pod_exec chroot /proc/1/root "$@"; else pod_exec "$@"; fi
+}
+
+# write_fsynced MODE: the OS writes 1 MiB of random data and fsyncs it, just
+# before the stop; its sha256 is kept to compare with the PV afterwards.
+write_fsynced() {
+	in_os "$1" sh -c 'dd if=/dev/urandom of=/root/fsynced bs=64k count=16 conv=fsync 2>/dev/null &&
+		sha256sum /root/fsynced' | awk '{print $1}' >"$TEST_TMP/fsynced.sum"
+	grep -qE '^[0-9a-f]{64}$' "$TEST_TMP/fsynced.sum" || fail "the OS could not write the fsynced file"
+}
+
+# stop_peer: the kubelet stops the native sidecar after the containers: its
+# SIGTERM ends the peer at once, and the peer syncs the PV first.
+stop_peer() {
+	local t0
+	t0=$(date +%s%N)
+	_pod_runc kill "$POD_PEER_ID" TERM
+	pod_wait_peer 5 || { pod_logs; fail "the peer did not end on SIGTERM"; }
+	echo "peer stopped in $((($(date +%s%N) - t0) / 1000000)) ms, exit $POD_PEER_RC"
+	assert_eq "$POD_PEER_RC" 0 "the peer's exit status on SIGTERM"
+}
+
+# after_pod MODE: the pod is gone: the fsynced file is intact on the PV,
+# and the peer logged a sync of the PV when the OS ended and at its stop.
+after_pod() {
+	assert_eq "$(sha256sum "$POD_PV/upper/root/fsynced" | awk '{print $1}')" "$(cat "$TEST_TMP/fsynced.sum")" \
+		"the fsynced file on the PV after the pod"
+	assert_file_has_content "$POD_PEER_LOG" "the OS container's init \(pid [0-9]+\) exited"
+	assert_file_has_content "$POD_PEER_LOG" 'persistent volume synced \([0-9]+ ms\)'
+	assert_eq "$(grep -c 'persistent volume synced' "$POD_PEER_LOG")" 2 \
+		"syncs of the PV (when the OS ended, when the peer stopped)"
+}
+
+t_busybox() {
+	local mode=$1
+	bb_pod "bb-$mode" "$mode"
+	boot
+	write_fsynced "$mode"
+	pod_stop_like_kubelet "$GRACE" "${HALT[@]}"
+	cat "$POD_DIR/prestop.out"
+	echo "stopped in $POD_STOP_MS ms: hook exit $POD_HOOK_RC, OS exit $POD_OS_RC, SIGKILL needed: $POD_STOP_KILLED"
+	assert_eq "$POD_HOOK_RC" 0 "stint halt's exit status"
+	assert_file_has_content "$POD_DIR/prestop.out" 'PID 1 is busybox init \(/bin/busybox\): sending SIGUSR2'
+	assert_file_has_content "$POD_DIR/prestop.out" 'SIGTERM from pid 1: the init is ending every process'
+	assert_eq "$POD_STOP_KILLED" 0 "SIGKILL needed"
+	assert_eq "$POD_OS_RC" 0 "the OS container's exit status"
+	# busybox init ran its ::shutdown (rcK), which recorded the stop on the PV.
+	assert_file_has_content "$POD_OS_LOG" '^rcK: clean shutdown$'
+	assert_exists "$POD_PV/upper/var/lib/demo/stopped"
+	wait_for 10 grep -q 'persistent volume synced' "$POD_PEER_LOG" || { pod_logs; fail "the peer did not sync the PV"; }
+	stop_peer
+	pod_logs
+	after_pod
+}
+
+run_test "busybox, pivot: preStop stint halt (USR2), ::shutdown ran, exit 0 without SIGKILL; fsynced file on the PV" t_busybox pivot
