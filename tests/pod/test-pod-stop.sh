@@ -90,7 +90,7 @@ t_busybox() {
 	cat "$POD_DIR/prestop.out"
 	echo "stopped in $POD_STOP_MS ms: hook exit $POD_HOOK_RC, OS exit $POD_OS_RC, SIGKILL needed: $POD_STOP_KILLED"
 	assert_eq "$POD_HOOK_RC" 0 "stint halt's exit status"
-	assert_file_has_content "$POD_DIR/prestop.out" 'PID 1 is busybox init \(/bin/busybox\): sending SIGUSR2'
+	assert_file_has_content "$POD_DIR/prestop.out" 'PID 1 is busybox init \(.*/bin/busybox\): sending SIGUSR2'
 	assert_file_has_content "$POD_DIR/prestop.out" 'SIGTERM from pid 1: the init is ending every process'
 	assert_eq "$POD_STOP_KILLED" 0 "SIGKILL needed"
 	assert_eq "$POD_OS_RC" 0 "the OS container's exit status"
@@ -103,4 +103,104 @@ t_busybox() {
 	after_pod
 }
 
+# sd_pod NAME MODE: Debian with systemd, the peer giving it what it needs
+# (tests/pod/test-pod-systemd.sh), the PV kept across the file's pods.
+sd_pod() {
+	pod_new "$1" "$TEST_TMP/pv-$1"
+	pod_os "$SD_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$2" --state /pv --timeout 30 \
+		--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock
+}
+
+# journal_states: the state byte of every journal file on the PV (offset
+# 16 of the header: 0 offline, 1 online, 2 archived); "online" after the
+# container ended means journald never closed it.
+journal_states() {
+	local f
+	for f in "$POD_PV"/upper/var/log/journal/*/*.journal; do
+		[ -e "$f" ] || continue
+		case $(od -An -tu1 -j16 -N1 "$f" | tr -d ' ') in
+		0) echo "offline $f" ;; 1) echo "online $f" ;; 2) echo "archived $f" ;; *) echo "unknown $f" ;;
+		esac
+	done
+}
+
+t_systemd() {
+	local mode=$1 states
+	[ -d "$SD_IMAGE/lib/systemd" ] || make_debian_os "$SD_IMAGE"
+	sd_pod "sd-$mode" "$mode"
+	boot
+	write_fsynced "$mode"
+	pod_stop_like_kubelet "$GRACE" "${HALT[@]}"
+	cat "$POD_DIR/prestop.out"
+	echo "stopped in $POD_STOP_MS ms: hook exit $POD_HOOK_RC, OS exit $POD_OS_RC, SIGKILL needed: $POD_STOP_KILLED"
+	assert_eq "$POD_HOOK_RC" 0 "stint halt's exit status"
+	assert_file_has_content "$POD_DIR/prestop.out" 'PID 1 is systemd \(.*/lib/systemd/systemd\): sending SIGRTMIN\+3'
+	assert_file_has_content "$POD_DIR/prestop.out" 'SIGTERM from pid 1: the init is ending every process'
+	assert_eq "$POD_STOP_KILLED" 0 "SIGKILL needed"
+	assert_eq "$POD_OS_RC" 0 "the OS container's exit status"
+	states=$(journal_states)
+	echo "$states"
+	[ -n "$states" ] || fail "no journal on the PV"
+	! grep -q '^online\|^unknown' <<<"$states" || fail "a journal file was left open"
+	wait_for 10 grep -q 'persistent volume synced' "$POD_PEER_LOG" || { pod_logs; fail "the peer did not sync the PV"; }
+	stop_peer
+	after_pod
+}
+
+# The same pod without the hook, as a cluster without it stops it: SIGTERM
+# only makes systemd re-execute, the grace runs out, SIGKILL; journald is
+# killed with its files open. (Short grace: the outcome is the same.)
+t_systemd_no_hook() {
+	local states
+	sd_pod sd-nohook pivot
+	boot
+	pod_stop_like_kubelet 4
+	echo "stopped in $POD_STOP_MS ms: OS exit $POD_OS_RC, SIGKILL needed: $POD_STOP_KILLED"
+	assert_eq "$POD_STOP_KILLED" 1 "SIGKILL needed without the hook"
+	assert_eq "$POD_OS_RC" 137 "the OS container's exit status"
+	states=$(journal_states)
+	echo "$states"
+	grep -q '^online' <<<"$states" || fail "SIGKILL left no journal file online: the journal check above proves nothing"
+	stop_peer
+}
+
+# stint halt's failures: an init that ignores the signal it was given
+# (busybox init ignores 37) -> exit 1 at the timeout, the OS still runs;
+# bad options -> exit 2; `stint halt` as PID 1 -> exit 2 (no pod needed).
+t_halt_failures() {
+	local rc=0 out
+	bb_pod bb-halt-fails pivot
+	boot
+	out=$(pod_exec /usr/bin/stint halt --signal RTMIN+3 --timeout 1 2>&1) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 1 "stint halt's exit status when the init ignores the signal"
+	grep -q 'busybox init still runs 1 s after it was asked to halt' <<<"$out" || fail "no timeout message"
+	_pod_running "$POD_OS_ID" || fail "the OS stopped"
+	rc=0
+	out=$(pod_exec /usr/bin/stint halt --signal NOPE 2>&1) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 2 "bad --signal"
+	grep -q "'NOPE' is not a signal" <<<"$out" || fail "no reason for the bad --signal"
+	rc=0
+	out=$(pod_exec /usr/bin/stint halt --timeout 0 2>&1) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 2 "--timeout 0"
+	rc=0
+	out=$(pod_exec /usr/bin/stint halt now 2>&1) || rc=$?
+	assert_eq "$rc" 2 "an operand"
+	pod_exec /usr/bin/stint halt --help | grep -q '^Usage: stint halt' || fail "no --help"
+	rc=0
+	out=$(unshare --pid --fork "$STINT" halt 2>&1) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 2 "stint halt as PID 1"
+	pod_stop_like_kubelet "$GRACE" "${HALT[@]}"
+	assert_eq "$POD_HOOK_RC" 0 "stint halt after the failed attempts"
+}
+
 run_test "busybox, pivot: preStop stint halt (USR2), ::shutdown ran, exit 0 without SIGKILL; fsynced file on the PV" t_busybox pivot
+run_test "busybox, chroot (exec lands in the image's old root): stint halt works there too" t_busybox chroot
+run_test "systemd, pivot: preStop stint halt (RTMIN+3): exit 0 within the grace, journal closed, fsynced file on the PV" t_systemd pivot
+run_test "systemd, chroot: the same from the image's old root" t_systemd chroot
+run_test "systemd without the hook: SIGTERM re-executes it, SIGKILL after the grace leaves the journal online" t_systemd_no_hook
+run_test "stint halt: an init ignoring the signal (timeout, exit 1), bad options (exit 2), run as PID 1 (exit 2)" t_halt_failures
