@@ -27,6 +27,7 @@
 
 #include "init.h"
 #include "stint/deadline.h"
+#include "stint/initkind.h"
 #include "stint/log.h"
 #include "stint/util.h"
 
@@ -63,20 +64,6 @@ static const struct cfg_program halt_program = {
 		  "within SECS or could not be asked, 2 usage. See stint(8).\n",
 };
 
-/* How each init halts. `base` is matched against the name of PID 1's
- * executable, else its comm. signo 0: sysvinit, which halts on no signal
- * at all, only on a runlevel change requested through its FIFO. */
-static const struct {
-	const char *base, *name;
-	int signo;
-} inits[] = {
-	{ "systemd", "systemd", 34 + 3 /* SIGRTMIN+3: halt */ },
-	{ "busybox", "busybox init", SIGUSR2 /* poweroff (USR1: halt) */ },
-	{ "openrc-init", "openrc-init", SIGTERM /* the shutdown runlevel */ },
-	{ "stint", "stint (no OS booted yet, or --supervise)", SIGTERM },
-	{ "init", "sysvinit", 0 },
-};
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -104,20 +91,13 @@ static bool is_fifo(const char *path)
 	return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-/* The index in inits[], or -1. A plain "init" is sysvinit only where its
- * FIFO exists (systemd has one too, but it is matched first). */
-static int identify(const char *exe, const char *comm)
+/* The init, or NULL. A plain "init" is sysvinit only where its FIFO
+ * exists (systemd has one too, but it is matched first, by name). */
+static const struct init_kind *identify(const char *exe, const char *comm)
 {
-	const char *b = exe[0] ? base_name(exe) : comm;
+	const struct init_kind *k = init_kind_find(exe[0] ? base_name(exe) : NULL, comm);
 
-	for (size_t i = 0; i < ARRAY_SIZE(inits); i++) {
-		if (strcmp(b, inits[i].base) != 0 && strcmp(comm, inits[i].base) != 0)
-			continue;
-		if (inits[i].signo == 0 && !is_fifo(SYSV_FIFO))
-			return -1;
-		return (int)i;
-	}
-	return -1;
+	return k && k->signo == 0 && !is_fifo(SYSV_FIFO) ? NULL : k;
 }
 
 /* sysvinit's request (initreq.h): runlevel 0 = halt, 384 bytes in all. */
@@ -179,9 +159,10 @@ int halt_main(int argc, char **argv)
 {
 	struct halt_opts o;
 	char exe[PATH_MAX], comm[32], sig[32];
+	const struct init_kind *k;
 	const char *what;
 	sigset_t set;
-	int rc = parse(&o, argc, argv), i, signo;
+	int rc = parse(&o, argc, argv), signo;
 
 	if (rc >= 0)
 		return rc;
@@ -196,10 +177,10 @@ int halt_main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	pid1_names(exe, sizeof(exe), comm, sizeof(comm));
-	i = identify(exe, comm);
-	what = i >= 0 ? inits[i].name : comm[0] ? comm : "PID 1";
-	signo = o.signal ? signal_parse(o.signal) : i >= 0 ? inits[i].signo : SIGTERM;
-	if (i < 0 && !o.signal)
+	k = identify(exe, comm);
+	what = k ? k->name : comm[0] ? comm : "PID 1";
+	signo = o.signal ? signal_parse(o.signal) : k ? k->signo : SIGTERM;
+	if (!k && !o.signal)
 		log_warn("halt: PID 1 (%s, %s) is no init stint knows: sending SIGTERM (give --signal)",
 			 comm[0] ? comm : "?", exe[0] ? exe : "exe unreadable");
 	if (signo == 0) {
