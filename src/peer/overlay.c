@@ -63,7 +63,7 @@ static int dir_make_nofollow(const char *path, char *out, size_t outlen)
 }
 
 /* Can overlayfs keep whiteouts and opaque dirs here? */
-static int probe_fs(const char *dir, int userxattr)
+int pv_probe_fs(const char *dir, int userxattr)
 {
 	const char *xname = userxattr ? "user.overlay.stint-probe" : "trusted.overlay.stint-probe";
 	char path[PATH_MAX];
@@ -238,7 +238,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 		return fail_errno("stat work %s", work);
 	if (su.st_dev != sw.st_dev)
 		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
-	if (probe_fs(work, userxattr) < 0 || upper_mode_check(upper, work, userxattr) < 0)
+	if (pv_probe_fs(work, userxattr) < 0 || upper_mode_check(upper, work, userxattr) < 0)
 		return -1;
 	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
 	n = strlen(pv->base_path);

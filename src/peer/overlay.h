@@ -21,6 +21,11 @@ struct pv {
 int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv);
 void pv_close(struct pv *pv);
 
+/* Does the file system of dir keep overlayfs' xattrs (trusted.*, or user.*
+ * with userxattr) and report d_type? A probe file is made in dir and
+ * removed. Returns 0 or -1 (fail(): which one it lacks). */
+int pv_probe_fs(const char *dir, int userxattr);
+
 /* Make a detached overlay (source "stint") from paths valid in the current
  * mount ns: lowers = "a:b", upper, work. Returns the mount fd or -1. */
 int overlay_make(const char *lowers, const char *upper, const char *work, int userxattr);
