@@ -159,6 +159,18 @@ const struct cfg_program peer_status_program = {
 	.epilog = PEER_EPILOG,
 };
 
+const struct cfg_program peer_doctor_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer doctor [-c FILE] [--json] [--KEY VALUE]...\n"
+		 "Check what a boot needs (the init, capabilities, cgroups, the volume, the kernel)\n"
+		 "and print a table with the fix for each failure (--json: as JSON). Exit 0 when\n"
+		 "nothing failed, 1 otherwise, 2 on a bad option. Reads the keys prepare reads.\n\n",
+	.epilog = PEER_EPILOG,
+};
+
 const struct cfg_program peer_global_program = {
 	.name = "stint-peer",
 	.section = "peer",
@@ -172,6 +184,7 @@ const struct cfg_program peer_global_program = {
 		 "  status [--state-file P | --run-dir DIR | -c FILE] [-q|-v]   readiness probe\n"
 		 "  enter [--run-dir DIR] [--] [CMD]...   (in the sidecar) run CMD inside the booted OS\n"
 		 "  attach [--target DIR] [--] [CMD]...   (in the sidecar) the sidecar's tools beside the OS\n"
+		 "  doctor [-c FILE] [--json]   check what a boot needs, with the fixes\n"
 		 "`stint-peer prepare --help` lists the keys.\n\nOptions before COMMAND:\n",
 	.epilog = "See stint-peer(8) and docs/peer.md.\n",
 };

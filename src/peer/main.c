@@ -7,6 +7,7 @@
  *   stint-peer status [--state-file PATH | --notify PATH | -s SOCKET]
  *   stint-peer enter [--run-dir DIR] [--] [COMMAND [ARG]...]
  *   stint-peer attach [--target DIR] [--] [COMMAND [ARG]...]
+ *   stint-peer doctor [-c peer.ini] [--json] [--KEY VALUE]...
  *
  * main() only parses and dispatches; the options are the key table of
  * src/peer/config.c, docs/peer.md describes them. */
@@ -16,6 +17,7 @@
 
 #include "stint/exitcode.h"
 #include "stint/log.h"
+#include "doctor.h"
 #include "peer.h"
 #include "peer_config.h"
 
@@ -115,12 +117,13 @@ int main(int argc, char **argv)
 		return peer_attach(argc - a.first, sub);
 	/* Up to the command: options, and maybe a "--" that ended them. */
 	argc -= a.first;
-	if (strcmp(cmd, "prepare") == 0 || strcmp(cmd, "status") == 0) {
+	if (strcmp(cmd, "prepare") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "doctor") == 0) {
 		int n_global = a.first - 1 - (strcmp(argv[a.first - 1], "--") == 0);
 		int rc;
 
 		sub = join_args(n_global, argv + 1, argc, sub);
-		rc = cmd[0] == 'p' ? prepare_main(argc + n_global, sub) : peer_status(argc + n_global, sub);
+		rc = cmd[0] == 'p' ? prepare_main(argc + n_global, sub) :
+		     cmd[0] == 'd' ? peer_doctor(argc + n_global, sub) : peer_status(argc + n_global, sub);
 		free(sub);
 		return rc;
 	}

@@ -52,6 +52,8 @@ struct peer_config {
  * prepare (every key), status (the same keys, to find the state file) and
  * the global options before the command (the keys marked CFG_GLOBAL). */
 extern const struct cfg_program peer_prepare_program, peer_status_program, peer_global_program;
+/* stint-peer doctor: prepare's keys, its own usage. */
+extern const struct cfg_program peer_doctor_program;
 
 /* Fill c for prepare or status (p) from every source, argv[0] being the
  * command. Returns -1 to go on (*first = the first operand), else the exit
