@@ -274,6 +274,10 @@ static void check_space(struct doctor *d, const struct pv_paths *p)
 		dr_add(d, "free space", DR_FAIL, NULL, "statvfs %s: %s", p->dir, strerror(errno));
 		return;
 	}
+	if (!v.f_blocks) {
+		dr_add(d, "free space", DR_NOTE, NULL, "%s reports no size (ramfs and the like): unknown", p->dir);
+		return;
+	}
 	mib = (unsigned long long)v.f_bavail * v.f_frsize >> 20;
 	total = (unsigned long long)v.f_blocks * v.f_frsize >> 20;
 	pct = v.f_blocks ? (unsigned long long)v.f_bavail * 100 / v.f_blocks : 0;
