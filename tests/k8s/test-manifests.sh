@@ -335,6 +335,26 @@ test_ini_files_accepted() {
 	assert_eq "$rc" 1 "stint-peer status before any run (1 = not ready, 2 = usage)"
 }
 
+# The OS container stops through `stint halt` (preStop), whose timeout
+# leaves the kubelet's stop signal part of the grace period.
+test_prestop_halt() {
+	local f
+	for f in "$K8S/statefulset.yaml" "$K8S/pod.yaml"; do
+		node --input-type=module -e '
+			import { readFileSync } from "node:fs";
+			import { parseAllDocuments } from "'"$NODE_DIR"'/node_modules/yaml/dist/index.js";
+			const objs = parseAllDocuments(readFileSync(process.argv[1], "utf8")).map((d) => d.toJS()).filter(Boolean);
+			const o = objs.find((x) => x.kind === "Pod" || x.kind === "StatefulSet");
+			const spec = o.kind === "Pod" ? o.spec : o.spec.template.spec;
+			const os = spec.containers.find((c) => c.name === "os");
+			const cmd = os.lifecycle?.preStop?.exec?.command ?? [];
+			const t = Number(cmd[cmd.indexOf("--timeout") + 1]);
+			const ok = cmd[0] === "/usr/bin/stint" && cmd[1] === "halt" && t > 0 && t < spec.terminationGracePeriodSeconds;
+			console.log(`${process.argv[1]}: preStop ${JSON.stringify(cmd)}, grace ${spec.terminationGracePeriodSeconds}`);
+			process.exit(ok ? 0 : 1);' "$f" || fail "$f: the OS container's preStop is not stint halt with a timeout under the grace period"
+	done
+}
+
 run_test "setup: pinned npm packages of the schema validator" test_node_setup
 run_test "yamllint -s k8s/ examples/" test_yamllint
 run_test "statefulset.yaml, pod.yaml, shell-flow/pod.yaml match the Kubernetes 1.36 schema" test_plain_manifests
@@ -347,4 +367,5 @@ run_test "the validator rejects broken manifests" test_validator_rejects
 run_test "Pod Security: the Namespace admits the pods (privileged, for the peer alone); the OS container alone is baseline" test_pod_security
 run_test "Pod Security: the checker finds each baseline and restricted violation of deliberately broken pods" test_pss_checker
 run_test "pod.yaml has the StatefulSet's pod shape" test_pod_matches_statefulset
+run_test "the OS container's preStop is stint halt, its timeout within the grace period" test_prestop_halt
 run_test "the ConfigMap's stint.ini and peer.ini are accepted by the programs" test_ini_files_accepted
