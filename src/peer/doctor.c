@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stint/exitcode.h"
 #include "stint/log.h"
 #include "stint/peer_config.h"
 #include "stint/util.h"
@@ -171,7 +172,7 @@ int peer_doctor(int argc, char **argv)
 		return rc;
 	if (first != argc) {
 		log_error("doctor: unexpected argument '%s' (try --help)", argv[first]);
-		return 2;
+		return EXIT_USAGE;
 	}
 	log_set_level(c.log_level);
 	memset(&d, 0, sizeof(d));
@@ -193,5 +194,5 @@ int peer_doctor(int argc, char **argv)
 	else
 		print_table(&d, o);
 	flush(o);
-	return failed ? 1 : 0;
+	return failed ? EXIT_SETUP : EXIT_OK;
 }
