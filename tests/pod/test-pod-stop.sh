@@ -8,6 +8,9 @@
 #   on the PV left "online"); without the hook SIGTERM only re-executes it,
 #   the grace runs out and SIGKILL leaves the journal online (the check
 #   above is not vacuous);
+# - sysvinit (Debian's, in a busybox root) takes a runlevel 0 request
+#   through /run/initctl and runs its rc0; it stays until SIGKILL without
+#   CAP_SYS_BOOT, and ends the container itself with it;
 # - a file the OS wrote and fsynced just before the stop is intact on the
 #   PV after the pod is gone, and the peer synced the PV when the OS ended
 #   and again when it was stopped itself (its log says so);
@@ -165,6 +168,87 @@ t_systemd_no_hook() {
 	stop_peer
 }
 
+# make_sysvinit_os DIR: a busybox root whose /sbin/init is Debian's
+# sysvinit (sysvinit-core, fetched once into the cache with apt-get
+# download; its libraries from this Debian host). Runlevel 2 runs a
+# service; runlevel 0 (rc0) records the stop on the PV, sends every process
+# TERM then KILL as Debian's sendsigs does, and halts (reboot(2): refused
+# without CAP_SYS_BOOT).
+make_sysvinit_os() {
+	local dir=$1 deb= f lib
+	for f in "$STINT_CACHE"/sysvinit-core_*.deb; do [ -e "$f" ] && deb=$f; done
+	if [ -z "$deb" ]; then
+		mkdir -p "$STINT_CACHE"
+		(cd "$STINT_CACHE" && apt-get download sysvinit-core) || fail "apt-get download sysvinit-core failed"
+		for f in "$STINT_CACHE"/sysvinit-core_*.deb; do [ -e "$f" ] && deb=$f; done
+		[ -n "$deb" ] || fail "apt-get download sysvinit-core left no .deb in $STINT_CACHE"
+	fi
+	make_busybox_rootfs "$dir"
+	dpkg-deb -x "$deb" "$TEST_TMP/sysvinit-core"
+	rm -f "$dir/sbin/init"
+	cp "$TEST_TMP/sysvinit-core/sbin/init" "$dir/sbin/init"
+	for lib in $(ldd "$dir/sbin/init" | grep -oE '/[^ ]+'); do
+		mkdir -p "$dir$(dirname "$lib")"
+		cp -L "$lib" "$dir$lib"
+	done
+	mkdir -p "$dir/etc/init.d" "$dir/var/lib/demo"
+	cat >"$dir/etc/inittab" <<'TAB'
+id:2:initdefault:
+si::sysinit:/etc/init.d/rcS
+l0:0:wait:/etc/init.d/rc0
+sv:2:respawn:/bin/sh -c 'while :; do sleep 1; done'
+TAB
+	printf '#!/bin/sh\nrm -f /var/lib/demo/stopped\necho "rcS: sysvinit boot"\n' >"$dir/etc/init.d/rcS"
+	cat >"$dir/etc/init.d/rc0" <<'SH'
+#!/bin/sh
+echo "rc0: runlevel 0"
+date +%s >/var/lib/demo/stopped
+kill -TERM -1
+sleep 1
+kill -KILL -1
+sync
+halt -f
+echo "rc0: halt: exit $?"
+SH
+	chmod 755 "$dir/etc/init.d/rcS" "$dir/etc/init.d/rc0"
+}
+
+# sysvinit halts on no signal: stint halt writes a runlevel 0 request to
+# /run/initctl; its rc0 runs, whose TERM to every process ends the hook.
+# Without CAP_SYS_BOOT its halt is refused and it stays until SIGKILL at
+# the end of the grace period (documented); with CAP_SYS_BOOT the kernel
+# ends the container (killed by SIGINT: 130) right after rc0.
+t_sysvinit() {
+	local caps=$1 img=$TEST_TMP/sysvinit-os
+	[ -x "$img/sbin/init" ] || make_sysvinit_os "$img"
+	POD_TERMINAL=1 # sysvinit's children write to /dev/console
+	pod_new "sysv-$2"
+	pod_os "$img" "$caps" /usr/bin/stint -v -s "$SOCK" -t 20
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode pivot --state /pv --timeout 20
+	pod_start
+	wait_for 20 grep -q 'rcS: sysvinit boot' "$POD_OS_LOG" || { pod_logs; fail "sysvinit did not boot"; }
+	wait_for 10 pod_exec test -p /run/initctl || fail "sysvinit made no /run/initctl"
+	write_fsynced pivot
+	pod_stop_like_kubelet 6 "${HALT[@]}"
+	cat "$POD_DIR/prestop.out"
+	echo "stopped in $POD_STOP_MS ms: hook exit $POD_HOOK_RC, OS exit $POD_OS_RC, SIGKILL needed: $POD_STOP_KILLED"
+	assert_eq "$POD_HOOK_RC" 0 "stint halt's exit status"
+	assert_file_has_content "$POD_DIR/prestop.out" 'PID 1 is sysvinit \(/sbin/init\): requesting runlevel 0 through /run/initctl'
+	assert_file_has_content "$POD_DIR/prestop.out" 'SIGTERM from pid [0-9]+: the init is ending every process'
+	assert_file_has_content "$POD_OS_LOG" 'rc0: runlevel 0'
+	assert_exists "$POD_PV/upper/var/lib/demo/stopped"
+	if [ "$2" = sys_boot ]; then
+		assert_eq "$POD_STOP_KILLED" 0 "SIGKILL needed with CAP_SYS_BOOT"
+		assert_eq "$POD_OS_RC" 130 "the OS container's exit status (the kernel's halt of a pid namespace: SIGINT)"
+	else
+		assert_file_has_content "$POD_OS_LOG" 'halt: .*Operation not permitted'
+		assert_eq "$POD_STOP_KILLED" 1 "SIGKILL needed without CAP_SYS_BOOT"
+	fi
+	wait_for 10 grep -q 'persistent volume synced' "$POD_PEER_LOG" || { pod_logs; fail "the peer did not sync the PV"; }
+	stop_peer
+	after_pod
+}
+
 # stint halt's failures: an init that ignores the signal it was given
 # (busybox init ignores 37) -> exit 1 at the timeout, the OS still runs;
 # bad options -> exit 2; `stint halt` as PID 1 -> exit 2 (no pod needed).
@@ -203,4 +287,6 @@ run_test "busybox, chroot (exec lands in the image's old root): stint halt works
 run_test "systemd, pivot: preStop stint halt (RTMIN+3): exit 0 within the grace, journal closed, fsynced file on the PV" t_systemd pivot
 run_test "systemd, chroot: the same from the image's old root" t_systemd chroot
 run_test "systemd without the hook: SIGTERM re-executes it, SIGKILL after the grace leaves the journal online" t_systemd_no_hook
+run_test "sysvinit: a runlevel 0 request through /run/initctl; rc0 ran; without CAP_SYS_BOOT it stays until SIGKILL" t_sysvinit k8s k8s
+run_test "sysvinit with CAP_SYS_BOOT: its halt ends the container (130) right after rc0" t_sysvinit "$(echo $POD_K8S_CAPS | tr ' ' ,),SYS_BOOT" sys_boot
 run_test "stint halt: an init ignoring the signal (timeout, exit 1), bad options (exit 2), run as PID 1 (exit 2)" t_halt_failures
