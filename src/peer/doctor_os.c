@@ -230,6 +230,25 @@ static const char *stop_note(const struct init_kind *k)
 	return "it halts on SIGTERM, the signal Kubernetes sends by default";
 }
 
+/* The preStop hook needs stint in the image: where k8s/images/
+ * Containerfile.os puts it, or in /usr/bin. */
+static void check_halt_binary(struct doctor *d)
+{
+	static const char *const paths[] = { "/usr/sbin/stint", "/usr/bin/stint" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		cleanup_fd int fd = os_open(d, paths[i], O_PATH);
+
+		if (fd >= 0) {
+			dr_add(d, "stint halt", DR_OK, NULL,
+			       "%s is in the image: a preStop [\"%s\", \"halt\"] runs in both modes", paths[i], paths[i]);
+			return;
+		}
+	}
+	dr_add(d, "stint halt", DR_WARN, "put the static stint into the image (k8s/images/Containerfile.os)",
+	       "the image has neither /usr/sbin/stint nor /usr/bin/stint: a preStop `stint halt` cannot run");
+}
+
 static void check_boot(struct doctor *d)
 {
 	char cmd[PATH_MAX], real[PATH_MAX];
@@ -257,12 +276,7 @@ static void check_boot(struct doctor *d)
 	       "%s. The sidecar cannot see the image's STOPSIGNAL nor the pod's lifecycle.stopSignal and preStop: "
 	       "check them with kubectl get pod -o yaml and the image's config",
 	       stop_note(k));
-	if (os_open(d, "/usr/bin/stint", O_PATH) < 0)
-		dr_add(d, "stint halt", DR_WARN, "install the static stint at /usr/bin/stint (k8s/images/Containerfile.os)",
-		       "the image has no /usr/bin/stint: a preStop `stint halt` cannot run");
-	else
-		dr_add(d, "stint halt", DR_OK, NULL, "/usr/bin/stint is in the image: `stint halt` can run as preStop in "
-						     "both modes");
+	check_halt_binary(d);
 }
 
 /* ---- capabilities --------------------------------------------------------- */

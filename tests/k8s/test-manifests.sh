@@ -349,7 +349,7 @@ test_prestop_halt() {
 			const os = spec.containers.find((c) => c.name === "os");
 			const cmd = os.lifecycle?.preStop?.exec?.command ?? [];
 			const t = Number(cmd[cmd.indexOf("--timeout") + 1]);
-			const ok = cmd[0] === "/usr/bin/stint" && cmd[1] === "halt" && t > 0 && t < spec.terminationGracePeriodSeconds;
+			const ok = cmd[0] === "/usr/sbin/stint" && cmd[1] === "halt" && t > 0 && t < spec.terminationGracePeriodSeconds;
 			console.log(`${process.argv[1]}: preStop ${JSON.stringify(cmd)}, grace ${spec.terminationGracePeriodSeconds}`);
 			process.exit(ok ? 0 : 1);' "$f" || fail "$f: the OS container's preStop is not stint halt with a timeout under the grace period"
 	done

@@ -61,7 +61,7 @@ t_good_pod() {
 	row init ok 'stint serves /run/stint/stint.sock \(pid 1 in its pid namespace\): its HELLO \([0-9]+ fds\) checks out'
 	row 'OS init' ok 'stint will exec /sbin/init, which is busybox init'
 	row 'stop signal' note 'busybox init halts on SIGUSR2'
-	row 'stint halt' ok
+	row 'stint halt' ok '/usr/bin/stint is in the image'
 	row 'caps for the mode' ok 'pivot'
 	row volume ok '/pv: '
 	row 'xattrs, d_type' ok
