@@ -168,8 +168,12 @@ static int pv_locate(struct doctor *d, struct pv_paths *p)
 		dr_add(d, "volume", DR_SKIP, NULL, "no state (or upper and work) configured");
 		return -1;
 	}
-	if (stat(p->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		dr_add(d, "volume", DR_FAIL, fix, "%s: %s", p->dir, errno ? strerror(errno) : "not a directory");
+	if (stat(p->dir, &st) < 0) {
+		dr_add(d, "volume", DR_FAIL, fix, "%s: %s", p->dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		dr_add(d, "volume", DR_FAIL, fix, "%s is not a directory", p->dir);
 		return -1;
 	}
 	if (statfs(p->dir, &sfs) < 0) {

@@ -27,7 +27,8 @@ restartPolicy: Always) started before the containers, volumes made on the
 sizeLimit, ConfigMap in the atomic-writer layout with ..data, the projected
 service-account token, the PVC's directory as given, /etc/hosts, the
 termination log), readiness by ExecSync of the readinessProbe every
-periodSeconds. What it does not do: pull images (they are imported), other
+periodSeconds, a container stopped with its preStop exec hook first, then
+StopContainer with the rest of the grace period. What it does not do: pull images (they are imported), other
 volume types, probes other than exec, resources from requests/limits.
 """
 import argparse
@@ -377,11 +378,33 @@ class Kubelet:
             die(f"container {name} was never created")
         return self.st["containers"][name]["id"]
 
+    def pre_stop(self, name, c, grace):
+        """The container's preStop exec hook, as the kubelet runs it
+        (kuberuntime's executePreStopHook): ExecSync within the grace
+        period; a failure is logged (an event, FailedPreStopHook) and the
+        stop goes on."""
+        cmd = (c.get("lifecycle") or {}).get("preStop", {}).get("exec", {}).get("command")
+        if not cmd:
+            return
+        t0 = time.monotonic()
+        try:
+            r = self.exec(name, cmd, grace)
+            out = (r.stdout + r.stderr).decode(errors="replace").strip().replace("\n", " | ")
+            log(f"preStop of {name}: {' '.join(cmd)}: exit {r.exit_code} in {(time.monotonic() - t0) * 1000:.0f} ms: {out}")
+        except grpc.RpcError as e:
+            log(f"preStop of {name}: {' '.join(cmd)}: failed: {e.code().name}: {e.details()}")
+
     def stop(self, name):
-        pod, _ = self.spec_of(name)
+        """The kubelet's killContainer: the preStop hook, then
+        StopContainer with what is left of the grace period (at least 2 s,
+        the kubelet's minimumGracePeriodInSeconds)."""
+        pod, c = self.spec_of(name)
         grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
         t0 = time.monotonic()
-        self.rt.StopContainer(api.StopContainerRequest(container_id=self.cid(name), timeout=grace), timeout=grace + 30)
+        if self.status(name).state == api.CONTAINER_RUNNING:
+            self.pre_stop(name, c, grace)
+        left = max(2, grace - int(time.monotonic() - t0))
+        self.rt.StopContainer(api.StopContainerRequest(container_id=self.cid(name), timeout=left), timeout=left + 30)
         s = self.status(name)
         log(f"container {name} stopped in {(time.monotonic() - t0) * 1000:.0f} ms, exit code {s.exit_code}")
         return s

@@ -5,8 +5,9 @@
 # (k8s/pod.yaml; the k8s/base and pivot-drop-all StatefulSets rendered, as
 # the controller's first pod stint-os-0 with claim state-stint-os-0) and
 # calling RunPodSandbox, CreateContainer (the native sidecar first),
-# ExecSync of the readiness probe every periodSeconds, StopContainer (the
-# image's STOPSIGNAL: containerd 1.6 has no CRI stop signal),
+# ExecSync of the readiness probe every periodSeconds, the preStop hook
+# (stint halt) then StopContainer (the image's STOPSIGNAL: containerd 1.6
+# has no CRI stop signal),
 # RemoveContainer. busybox and Debian systemd; on this host's cgroups (v1,
 # hybrid), then in the cgroup v2 view (the unified hierarchy bound over
 # /sys/fs/cgroup for containerd, runc and the pods; a second containerd on
@@ -78,13 +79,19 @@ delete_pod() {
 	assert_not_exists "$NODE/$1.json"
 }
 
-# stop_os POD: StopContainer on the OS; it must exit 0 (the image's
-# STOPSIGNAL halts the OS cleanly).
+# stop_os POD: the kubelet's stop of the OS container: the manifests'
+# preStop hook (stint halt) must halt the OS (exit 0, the init's final
+# SIGTERM reached it), then StopContainer; the container exits 0.
 stop_os() {
 	local code
-	code=$(kubelet "$1" stop os) || fail "StopContainer os"
-	assert_eq "$code" 0 "exit code of the OS container after its STOPSIGNAL"
+	code=$(kubelet "$1" stop os 2>stop.err) || { cat stop.err; fail "StopContainer os"; }
+	cat stop.err
+	assert_file_has_content stop.err 'preStop of os: /usr/sbin/stint halt --timeout 50: exit 0 in [0-9]+ ms: .*halt: PID 1 is .*SIGTERM from pid'
+	assert_eq "$code" 0 "exit code of the OS container after stint halt and its STOPSIGNAL"
 }
+
+# peer_synced POD: the peer synced the PV once the OS container ended.
+peer_synced() { kubelet "$1" logs stint-peer | grep -q 'persistent volume synced'; }
 
 # probe_not_ready POD: right after the OS stopped, the readiness probe
 # fails, at the latest by the kubelet's next probe (periodSeconds 2).
@@ -190,6 +197,7 @@ test_busybox_boot() {
 # (SIGUSR2) and exits 0; the probe reports not ready by its next period.
 test_busybox_stop() {
 	stop_os bb
+	wait_for 10 peer_synced bb || fail "the peer did not sync the PV after the OS ended"
 	in_node test -s "$NODE/pv/busybox/upper/var/lib/demo/stopped" || fail "busybox's shutdown did not run"
 	probe_not_ready bb
 }
@@ -277,6 +285,7 @@ test_systemd_boot() {
 # not ready by the next probe.
 test_systemd_stop() {
 	stop_os sd
+	wait_for 10 peer_synced sd || fail "the peer did not sync the PV after the OS ended"
 	probe_not_ready sd
 }
 
@@ -385,12 +394,12 @@ run_test "setup: images from k8s/images (busybox, Debian systemd, peer) and a pa
 cri_env v1
 run_test "v1: containerd with its CRI plugin up (private root, state, socket, mount namespace); images imported" test_node_up
 run_test "v1 busybox k8s/pod.yaml: boot -> ready; kubelet volumes reach the booted root" test_busybox_boot
-run_test "v1 busybox: StopContainer (STOPSIGNAL SIGUSR2) -> exit 0, not ready at the next probe" test_busybox_stop
+run_test "v1 busybox: preStop stint halt (SIGUSR2), StopContainer -> exit 0, not ready at the next probe" test_busybox_stop
 run_test "v1 busybox: RemoveContainer -> CreateContainer in the same sandbox -> ready, state kept" test_busybox_restart
 run_test "v1 busybox: sidecar restart while the OS runs; the new peer serves the next OS restart" test_busybox_sidecar_restart
 run_test "v1 busybox pivot-drop-all StatefulSet pod on an ext4 PV: ready; pod re-created, state kept" test_busybox_statefulset_recreated
 run_test "v1 systemd k8s/pod.yaml on an ext4 PV: READY=1 -> ready, running" test_systemd_boot
-run_test "v1 systemd: StopContainer (STOPSIGNAL SIGRTMIN+3) -> exit 0, not ready at the next probe" test_systemd_stop
+run_test "v1 systemd: preStop stint halt (SIGRTMIN+3), StopContainer -> exit 0, not ready at the next probe" test_systemd_stop
 run_test "v1 systemd: RemoveContainer -> CreateContainer -> ready, machine-id and files kept" test_systemd_restart
 run_test "v1 systemd: sidecar restart while the OS runs; the OS's sd_notify reaches the new peer" test_systemd_sidecar_restart
 run_test "v1: both pods deleted as the kubelet deletes them" test_delete_pods bb sd
@@ -402,7 +411,7 @@ cri_env v2
 run_test "v2 view: containerd in the cgroup v2 view (unified hierarchy over /sys/fs/cgroup), same images" test_node_up
 run_test "v2 busybox k8s/pod.yaml: boot -> ready; kubelet volumes reach the booted root" test_busybox_boot
 run_test "v2 systemd k8s/pod.yaml as shipped (cgroup-path /sys/fs/cgroup): 0::/init.scope, READY=1, running" test_systemd_boot
-run_test "v2 systemd: StopContainer -> exit 0, not ready at the next probe" test_systemd_stop
+run_test "v2 systemd: preStop stint halt, StopContainer -> exit 0, not ready at the next probe" test_systemd_stop
 run_test "v2 systemd: RemoveContainer -> CreateContainer -> ready, state kept" test_systemd_restart
 run_test "v2: both pods deleted as the kubelet deletes them" test_delete_pods bb sd
 run_test "v2: node down: nothing left" test_node_down_clean
