@@ -175,7 +175,7 @@ t_systemd_no_hook() {
 # TERM then KILL as Debian's sendsigs does, and halts (reboot(2): refused
 # without CAP_SYS_BOOT).
 make_sysvinit_os() {
-	local dir=$1 deb= f lib
+	local dir=$1 deb='' f lib
 	for f in "$STINT_CACHE"/sysvinit-core_*.deb; do [ -e "$f" ] && deb=$f; done
 	if [ -z "$deb" ]; then
 		mkdir -p "$STINT_CACHE"
