@@ -231,7 +231,7 @@ static const char *xattr_ns_of(const char *path)
  * seen (a new upper). */
 static const char *upper_xattr_ns(const struct pv_paths *p)
 {
-	char buf[4096] __attribute__((aligned(8))), path[PATH_MAX + NAME_MAX + 2];
+	char buf[4096] __attribute__((aligned(8))), path[PATH_MAX + NAME_MAX + 16];
 	cleanup_fd int dir = open(p->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	const char *ns = dir >= 0 ? xattr_ns_of(p->upper) : NULL;
 	long n = dir >= 0 && !ns ? syscall(SYS_getdents64, dir, buf, sizeof(buf)) : 0;
@@ -244,7 +244,7 @@ static const char *upper_xattr_ns(const struct pv_paths *p)
 		off += reclen;
 		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", p->upper, name);
+		snprintf(path, sizeof(path), "%s/%.255s", p->upper, name);
 		ns = xattr_ns_of(path);
 	}
 	return ns;
