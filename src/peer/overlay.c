@@ -156,7 +156,7 @@ static int upper_refuse(const char *upper, int made_userxattr)
 		    upper);
 }
 
-static int upper_mode_check(const char *upper, const char *work, int userxattr)
+int pv_upper_mode_check(const char *upper, const char *work, int userxattr, bool record)
 {
 	const char *mine = userxattr ? "user" : "trusted";
 	char val[16];
@@ -174,7 +174,7 @@ static int upper_mode_check(const char *upper, const char *work, int userxattr)
 		return -1;
 	if (other)
 		return upper_refuse(upper, !userxattr);
-	if (setxattr(work, MODE_XATTR, mine, strlen(mine), 0) < 0)
+	if (record && setxattr(work, MODE_XATTR, mine, strlen(mine), 0) < 0)
 		log_debug("cannot record the overlay's xattr mode on %s: %s", work, strerror(errno));
 	return 0;
 }
@@ -238,7 +238,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 		return fail_errno("stat work %s", work);
 	if (su.st_dev != sw.st_dev)
 		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
-	if (pv_probe_fs(work, userxattr) < 0 || upper_mode_check(upper, work, userxattr) < 0)
+	if (pv_probe_fs(work, userxattr) < 0 || pv_upper_mode_check(upper, work, userxattr, true) < 0)
 		return -1;
 	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
 	n = strlen(pv->base_path);

@@ -3,6 +3,7 @@
 #ifndef STINT_OVERLAY_H
 #define STINT_OVERLAY_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct peer_config;
@@ -25,6 +26,13 @@ void pv_close(struct pv *pv);
  * with userxattr) and report d_type? A probe file is made in dir and
  * removed. Returns 0 or -1 (fail(): which one it lacks). */
 int pv_probe_fs(const char *dir, int userxattr);
+
+/* Was the upper made under the other overlay xattr namespace (user.* in a
+ * user-namespaced pod, trusted.* otherwise)? By the mode recorded on work,
+ * else the overlay xattrs on the upper and its first entries. Returns 0
+ * (the same, or none seen: with `record`, this mode is recorded on work),
+ * or -1 (fail(): which, and the fix). */
+int pv_upper_mode_check(const char *upper, const char *work, int userxattr, bool record);
 
 /* Make a detached overlay (source "stint") from paths valid in the current
  * mount ns: lowers = "a:b", upper, work. Returns the mount fd or -1. */
