@@ -211,62 +211,22 @@ static void check_upper_work(struct doctor *d, const struct pv_paths *p)
 		       p->work);
 }
 
-/* Which overlay xattr namespace path's xattrs are of, or NULL. */
-static const char *xattr_ns_of(const char *path)
-{
-	char list[4096];
-	ssize_t len = llistxattr(path, list, sizeof(list));
-
-	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(list + i) + 1) {
-		if (strncmp(list + i, "trusted.overlay.", 16) == 0)
-			return "trusted";
-		if (strncmp(list + i, "user.overlay.", 13) == 0)
-			return "user";
-	}
-	return NULL;
-}
-
-/* Which overlay xattr namespace an existing upper was made in, by the
- * overlay xattrs on its root and its first entries; NULL when none is
- * seen (a new upper). */
-static const char *upper_xattr_ns(const struct pv_paths *p)
-{
-	char buf[4096] __attribute__((aligned(8))), path[PATH_MAX + NAME_MAX + 16];
-	cleanup_fd int dir = open(p->upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	const char *ns = dir >= 0 ? xattr_ns_of(p->upper) : NULL;
-	long n = dir >= 0 && !ns ? syscall(SYS_getdents64, dir, buf, sizeof(buf)) : 0;
-
-	for (long off = 0; off < n && !ns;) {
-		const char *name = buf + off + 19; /* linux_dirent64: ino 8, off 8, reclen 2, type 1 */
-		unsigned short reclen;
-
-		memcpy(&reclen, buf + off + 16, sizeof(reclen));
-		off += reclen;
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%.255s", p->upper, name);
-		ns = xattr_ns_of(path);
-	}
-	return ns;
-}
-
+/* An existing upper made under the other overlay xattr namespace: the
+ * check prepare makes (overlay.c), without recording anything. */
 static void check_xattr_ns(struct doctor *d, const struct pv_paths *p)
 {
-	const char *made = upper_xattr_ns(p), *now = d->os.userns ? "user" : "trusted";
+	const char *now = d->os.userns ? "user" : "trusted";
+	struct stat st;
 
-	if (!made)
-		dr_add(d, "upper xattrs", DR_OK, NULL, "no overlay xattrs on the upper yet: this pod will use %s.overlay.*",
-		       now);
-	else if (strcmp(made, now) == 0)
-		dr_add(d, "upper xattrs", DR_OK, NULL, "the upper was made with %s.overlay.* xattrs, as this pod uses",
-		       made);
-	else
+	fail_clear();
+	if (stat(p->upper, &st) < 0 || stat(p->work, &st) < 0)
+		dr_add(d, "upper xattrs", DR_OK, NULL, "no upper yet: this pod will use %s.overlay.* xattrs", now);
+	else if (pv_upper_mode_check(p->upper, p->work, d->os.userns, false) < 0)
 		dr_add(d, "upper xattrs", DR_FAIL,
-		       d->os.userns ? "run the pod without a user namespace (hostUsers: true), or copy the files to a new volume" :
-				      "run the pod with hostUsers: false again, or copy the files to a new volume",
-		       "the upper was made %s a user namespace (%s.overlay.*); this pod reads %s.overlay.* only: deleted "
-		       "image files would come back",
-		       strcmp(made, "user") == 0 ? "in" : "without", made, now);
+		       "the pod's old hostUsers setting, or the files copied to a new volume", "%s", fail_reason());
+	else
+		dr_add(d, "upper xattrs", DR_OK, NULL,
+		       "no overlay xattrs of the other namespace on the upper: this pod's %s.overlay.* fit", now);
 }
 
 static void check_space(struct doctor *d, const struct pv_paths *p)

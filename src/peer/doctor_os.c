@@ -20,6 +20,7 @@
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "cgroup.h"
+#include "control.h"
 #include "doctor.h"
 #include "err.h"
 #include "handoff.h"
@@ -83,6 +84,26 @@ static bool read_peer_state(const struct peer_config *c, struct peer_state *st)
 	return dir >= 0 && state_load(dir, name, st) == 0;
 }
 
+/* After the boot: the running OS's root from the peer's control socket
+ * (docs/control.md), the window the checks of the OS container need. */
+static void os_through_control(struct doctor *d)
+{
+	struct control_reply r;
+
+	fail_clear();
+	if (control_fetch(d->cfg->run_dir, &r) < 0) {
+		dr_add(d, "OS container", DR_SKIP, NULL,
+		       "not reached (%s): its init, capabilities and cgroup mounts are checked before a boot, or "
+		       "through the peer's control socket",
+		       fail_reason());
+		return;
+	}
+	d->os.rootfd = steal_fd(&r.rootfd);
+	dr_add(d, "OS container", DR_OK, NULL, "reached through the peer's control socket (its init, pid %u, boot %u)",
+	       r.pid, r.boot);
+	control_reply_close(&r);
+}
+
 static void no_socket(struct doctor *d)
 {
 	const struct peer_config *c = d->cfg;
@@ -96,9 +117,7 @@ static void no_socket(struct doctor *d)
 		       "the OS booted (boot %u); the peer says %s%s%s, serving %s; no socket at %s, as after every "
 		       "handoff",
 		       st.boots, st.state, st.status[0] ? ": " : "", st.status, st.init, c->socket);
-		dr_add(d, "OS container", DR_SKIP, NULL,
-		       "the OS runs and its init's socket is gone: the checks of the OS container (its init, "
-		       "capabilities, cgroup mounts) run before a boot, while stint waits for its peer");
+		os_through_control(d);
 	} else if (known && st.boots && (!strcmp(st.state, "stopped") || !strcmp(st.state, "failed"))) {
 		dr_add(d, "init", DR_FAIL, "kubectl logs POD -c os (and -c stint-peer); the kubelet restarts the container",
 		       "no init serves %s: the peer says %s (%s) after boot %u", c->socket, st.state, st.status, st.boots);
@@ -249,27 +268,46 @@ static void check_halt_binary(struct doctor *d)
 	       "the image has neither /usr/sbin/stint nor /usr/bin/stint: a preStop `stint halt` cannot run");
 }
 
+/* After the boot: what PID 1 of the OS runs (its exe as the OS's /proc
+ * says, else its comm). */
+static void running_init(const struct doctor *d, char *exe, size_t len, char *comm, size_t commlen)
+{
+	cleanup_fd int proc1 = os_open(d, "/proc/1", O_PATH | O_DIRECTORY);
+	ssize_t n = proc1 >= 0 ? readlinkat(proc1, "exe", exe, len - 1) : -1;
+
+	exe[n > 0 ? n : 0] = '\0';
+	n = os_read(d, "/proc/1/comm", comm, commlen);
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+}
+
 static void check_boot(struct doctor *d)
 {
-	char cmd[PATH_MAX], real[PATH_MAX];
+	char cmd[PATH_MAX], real[PATH_MAX], comm[32] = "";
 	const struct init_kind *k = NULL;
 	const char *base;
 	cleanup_fd int fd = -1;
 
-	boot_command(d, cmd, sizeof(cmd));
-	fd = os_open(d, cmd, O_RDONLY);
-	if (fd < 0) {
+	if (d->os.booted)
+		running_init(d, cmd, sizeof(cmd), comm, sizeof(comm));
+	else
+		boot_command(d, cmd, sizeof(cmd));
+	fd = cmd[0] ? os_open(d, cmd, O_RDONLY) : -1;
+	if (fd < 0 && !d->os.booted) {
 		dr_add(d, "OS init", DR_FAIL, "the image must have the init stint runs (CMD, or command= in stint.ini)",
 		       "%s in the image: %s", cmd, strerror(errno));
 		return;
 	}
-	base = real_name(fd, real, sizeof(real));
-	k = init_kind_find(base, NULL);
-	if (k && k->signo == 0 && !file_has(fd, "INIT_VERSION=sysvinit-"))
+	/* A booted OS's exe may lie outside its root as the peer sees it
+	 * (chroot mode): then its name alone. */
+	base = fd >= 0 ? real_name(fd, real, sizeof(real)) : strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
+	k = init_kind_find(base, comm);
+	if (k && k->signo == 0 && (fd < 0 || !file_has(fd, "INIT_VERSION=sysvinit-")))
 		k = NULL;
 	d->os.init_kind = k ? k->name : NULL;
 	d->os.init_signo = k ? k->signo : 15;
-	dr_add(d, "OS init", k ? DR_OK : DR_NOTE, NULL, "stint will exec %s, which is %s%s%s", cmd,
+	dr_add(d, "OS init", k ? DR_OK : DR_NOTE, NULL, "%s %s, which is %s%s%s",
+	       d->os.booted ? "PID 1 of the OS runs" : "stint will exec", cmd[0] ? cmd : comm,
 	       k ? k->name : "an init stint does not know (", k ? "" : base, k ? "" : ")");
 	dr_add(d, "stop signal", DR_NOTE,
 	       "the manifests' preStop `stint halt` stops it in its own terms whatever the pod's stop signal",
@@ -312,6 +350,8 @@ static void check_caps(struct doctor *d)
 	if (d->cfg->mode == PEER_MODE_PIVOT)
 		dr_add(d, "caps for the mode", DR_OK, NULL, "pivot: the peer switches the root, the OS container needs no "
 							    "capability (it has CapEff %016llx)", eff);
+	else if (d->os.booted)
+		dr_add(d, "caps for the mode", DR_OK, NULL, "chroot: done (the OS runs)");
 	else if (eff & (1ULL << CAP_SYS_CHROOT_))
 		dr_add(d, "caps for the mode", DR_OK, NULL, "chroot: stint has CAP_SYS_CHROOT (CapEff %016llx)", eff);
 	else

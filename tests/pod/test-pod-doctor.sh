@@ -4,7 +4,9 @@
 # and after the boot (exit 0), and against deliberately broken ones, each
 # failing check named with its fix and exit status 1: a wrong cgroup-path,
 # a PV on a file system without xattrs (ramfs), chroot mode without
-# CAP_SYS_CHROOT, systemd with runc's 3 default capabilities, no socket.
+# CAP_SYS_CHROOT, systemd with runc's 3 default capabilities, no socket, an
+# upper made under the other overlay xattr namespace. After the boot the
+# doctor reaches the running OS through the peer's control socket.
 # Before the boot the peer container only sleeps (stint waits for a peer);
 # the doctor connects, reads the HELLO and lets go, and a real prepare
 # afterwards still boots the OS.
@@ -92,6 +94,31 @@ assert all(c["result"] != "fail" for c in d["checks"])' || fail "bad JSON"
 	row 'OS container' skip
 }
 
+# After the boot, with the peer serving (then=wait, the sidecar's PID 1 as
+# in the manifests): the doctor reaches the running OS through the peer's
+# control socket and checks its init, capabilities and cgroup mounts.
+t_after_boot() {
+	local mode=$1
+	pod_new "after-$mode"
+	pod_os "$BB_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 20
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 20 \
+		--ready-path /run/demo-service.ready
+	pod_start
+	wait_for 20 eval 'pod_peer_exec /usr/bin/stint-peer status -q -s "$SOCK" 2>/dev/null' ||
+		{ pod_logs; fail "the OS did not become ready"; }
+	doctor --mode "$mode"
+	assert_eq "$DOCTOR_RC" 0 "doctor's exit status after the boot"
+	row init ok 'the OS booted \(boot 1\); the peer says ready'
+	row 'OS container' ok "reached through the peer's control socket \(its init, pid 1, boot 1\)"
+	row 'OS init' ok 'PID 1 of the OS runs .*busybox, which is busybox init'
+	row 'caps for the mode' ok
+	row 'stint halt' ok
+	# The PV is in use by the running overlay: the probe overlay beside it
+	# still mounts, and the doctor leaves nothing on the PV.
+	row 'overlay on volume' ok
+	assert_eq "$(ls -A "$POD_PV" | tr '\n' ' ')" "meta upper work " "the PV after the doctor"
+}
+
 t_systemd_good() {
 	make_debian_os "$SD_IMAGE"
 	waiting_pod sd-good "$SD_IMAGE" k8s
@@ -171,15 +198,24 @@ t_no_socket() {
 		"$POD_SHARED/stint.sock"
 	doctor
 	row init FAIL 'exists but nobody listens'
+	# An upper made in a user-namespaced pod (user.overlay.* xattrs), in
+	# this pod without one: prepare's check, made read-only.
+	mkdir -p "$POD_PV/upper/etc" "$POD_PV/work"
+	$PY -c 'import os, sys; os.setxattr(sys.argv[1], "user.overlay.opaque", b"y")' "$POD_PV/upper/etc"
+	doctor
+	row 'upper xattrs' FAIL 'was made by a pod with a user namespace \(user.overlay.\* xattrs\)'
+	fix 'upper xattrs' 'hostUsers'
 	# A bad option is a usage error.
 	doctor --no-such-key x
 	assert_eq "$DOCTOR_RC" 2 "doctor's exit status on a bad option"
 }
 
 run_test "doctor on a good busybox pod: exit 0 before the boot (HELLO read, stint waits on), JSON; after the boot too" t_good_pod
+run_test "doctor after the boot, pivot: the running OS through the peer's control socket" t_after_boot pivot
+run_test "doctor after the boot, chroot: the same" t_after_boot chroot
 run_test "doctor on a good systemd pod: systemd, its caps, cgroup-path" t_systemd_good
 run_test "doctor: cgroup-path of a cgroup v2 node on this v1 node, and cgroup = keep with systemd: FAIL with the fix" t_wrong_cgroup_path
 run_test "doctor: a PV on ramfs (no xattrs): FAIL with the fix; prepare refuses it the same way" t_pv_without_xattrs
 run_test "doctor: chroot mode without CAP_SYS_CHROOT: FAIL with the fix (pivot passes)" t_chroot_without_cap
 run_test "doctor: systemd with runc's 3 default capabilities: FAIL with the fix" t_systemd_3caps
-run_test "doctor: no socket, a stale socket, a bad option" t_no_socket
+run_test "doctor: no socket, a stale socket, an upper of the other xattr namespace, a bad option" t_no_socket
