@@ -49,7 +49,8 @@ void dr_add(struct doctor *d, const char *check, enum dr_result r, const char *f
 
 /* doctor_os.c */
 /* The init: before the boot its HELLO (connect, read, verify, close), after
- * it the peer's state record. Fills d->os. */
+ * it the peer's state record and, through its control socket, the running
+ * OS's root. Fills d->os. */
 void dr_check_init(struct doctor *d);
 /* With d->os: the OS's init and its stop, capabilities versus the mode and
  * the init, cgroups (version, cgroup-path, nsdelegate). */

@@ -5,7 +5,9 @@
  * container's root is the window into it: its /proc (the runtime's mount)
  * shows stint's status and command line, its mountinfo shows the cgroup
  * mounts the runtime made, and its files are the image. After the boot
- * the socket is gone; the peer's state record in run-dir says what runs. */
+ * the socket is gone: the peer's state record in run-dir says what runs,
+ * and the peer's control socket (control.c) hands over the running OS's
+ * root fd for the same looks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
