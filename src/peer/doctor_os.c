@@ -225,13 +225,21 @@ static const char *real_name(int fd, char *buf, size_t len)
 	return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
 }
 
-/* Does the file hold `needle`? (sysvinit's binary says INIT_VERSION=sysvinit-) */
+/* Does the file hold `needle`? Read in chunks that overlap by the
+ * needle's length. (sysvinit's binary says INIT_VERSION=sysvinit-) */
 static bool file_has(int fd, const char *needle)
 {
-	static char buf[1 << 20];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	char buf[16384];
+	size_t len = strlen(needle);
+	off_t off = 0;
+	ssize_t n;
 
-	return n > 0 && memmem(buf, (size_t)n, needle, strlen(needle));
+	while ((n = pread(fd, buf, sizeof(buf), off)) > (ssize_t)len) {
+		if (memmem(buf, (size_t)n, needle, len))
+			return true;
+		off += n - (ssize_t)len;
+	}
+	return false;
 }
 
 static const char *stop_note(const struct init_kind *k)

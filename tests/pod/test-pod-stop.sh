@@ -228,6 +228,11 @@ t_sysvinit() {
 	pod_start
 	wait_for 20 grep -q 'rcS: sysvinit boot' "$POD_OS_LOG" || { pod_logs; fail "sysvinit did not boot"; }
 	wait_for 10 pod_exec test -p /run/initctl || fail "sysvinit made no /run/initctl"
+	# The doctor names it (by its binary) and says how it stops.
+	pod_peer_exec /usr/bin/stint-peer doctor -s "$SOCK" --state /pv >doctor.out 2>&1 || true
+	grep -E '^(OS init|stop signal) ' doctor.out
+	assert_file_has_content doctor.out '^OS init +ok +PID 1 of the OS runs /sbin/init, which is sysvinit'
+	assert_file_has_content doctor.out '^stop signal +note +sysvinit halts on no signal'
 	write_fsynced pivot
 	pod_stop_like_kubelet 6 "${HALT[@]}"
 	cat "$POD_DIR/prestop.out"
