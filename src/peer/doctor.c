@@ -9,7 +9,7 @@
 
 #include "stint/exitcode.h"
 #include "stint/log.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/util.h"
 #include "doctor.h"
 

@@ -20,7 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "doctor.h"

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "stint/initkind.h"
-#include "stint/peer_config.h"
+#include "peer_config.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "cgroup.h"

@@ -1,2 +1,0 @@
-/* Kept while the tree moves to stint/syscalls.h. */
-#include "stint/syscalls.h"

@@ -1,2 +1,0 @@
-/* Moved to src/peer/overlay.h (peer-only). */
-#include "../../src/peer/overlay.h"

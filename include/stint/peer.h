@@ -1,2 +1,0 @@
-/* Moved to src/peer/peer.h (peer-only). */
-#include "../../src/peer/peer.h"

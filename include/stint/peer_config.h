@@ -1,2 +1,0 @@
-/* Moved to src/peer/peer_config.h (peer-only). */
-#include "../../src/peer/peer_config.h"

@@ -1,2 +1,0 @@
-/* Moved to src/peer/prepare.h (peer-only). */
-#include "../../src/peer/prepare.h"

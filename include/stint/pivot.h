@@ -1,2 +1,0 @@
-/* Moved to src/peer/pivot.h (peer-only). */
-#include "../../src/peer/pivot.h"

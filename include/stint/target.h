@@ -1,2 +1,0 @@
-/* Moved to src/peer/target.h (peer-only). */
-#include "../../src/peer/target.h"
