@@ -94,12 +94,13 @@ boot_setup_b() {
 	_pod_join_ns "$POD_DIR/os" "$(_pod_pid "$POD_PEER_ID")"
 }
 
-# _boot_use A|B: point the POD_* variables at that pod (both exist at once).
+# _boot_use A|B: point the POD_* variables at that pod (both exist at once;
+# pod_new would give the running one a new emptyDir under its peer's feet).
 _boot_use() {
 	if [ "$1" = A ]; then
-		pod_new bench-a
+		pod_use bench-a
 	else
-		pod_new bench-b
+		pod_use bench-b
 	fi
 }
 

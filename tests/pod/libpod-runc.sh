@@ -92,9 +92,9 @@ require_runc() {
 
 _pod_runc() { timeout "$POD_TIMEOUT" runc --root "$POD_RUNC_ROOT" "$@"; }
 
-# pod_new NAME [PV_DIR]: set up the pod's directories; a given PV_DIR is
-# reused as is (that is how a test restarts "the same pod" with its data).
-pod_new() {
+# pod_use NAME [PV_DIR]: point the POD_* variables at pod NAME, touching
+# nothing (a test that drives two pods switches between them with it).
+pod_use() {
 	POD_NAME=$1
 	POD_DIR=$TEST_TMP/pod-$1
 	POD_SHARED=$POD_DIR/shared
@@ -103,6 +103,15 @@ pod_new() {
 	POD_PEER_ID=stint-$1-peer-$$
 	POD_CGROUP=/stint-pods/$POD_OS_ID
 	POD_TERMINAL=${POD_TERMINAL:-0}
+	POD_OS_LOG=$POD_DIR/os.log
+	POD_PEER_LOG=$POD_DIR/peer.log
+	export POD_NAME POD_DIR POD_SHARED POD_PV POD_RUNC_ROOT POD_OS_ID POD_PEER_ID POD_CGROUP
+}
+
+# pod_new NAME [PV_DIR]: set up the pod's directories; a given PV_DIR is
+# reused as is (that is how a test restarts "the same pod" with its data).
+pod_new() {
+	pod_use "$@"
 	POD_OS_RC=
 	_pod_userns_stop
 	# A new pod gets a new emptyDir, and the peer a fresh container layer
