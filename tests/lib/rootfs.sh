@@ -26,15 +26,18 @@ make_busybox_rootfs() {
 
 # install_binary ROOTFS BIN [DEST]: copy BIN to ROOTFS/DEST (default
 # /usr/bin/NAME); when BIN is dynamically linked (e.g. an ASan build), copy
-# the libraries it needs to the same paths inside ROOTFS.
+# the libraries it needs to the same paths inside ROOTFS. Timestamps are
+# kept, as an image layer keeps them: the peer identifies an image by a
+# digest of its metadata, mtimes included, so a binary copied afresh into
+# each container layer would make every pod start a new "image".
 install_binary() {
 	local root=$1 bin=$2 dest=${3:-/usr/bin/$(basename "$2")} lib
 	mkdir -p "$root$(dirname "$dest")"
-	cp -L "$bin" "$root$dest"
+	cp -L --preserve=timestamps "$bin" "$root$dest"
 	if ! file -L "$bin" | grep -q 'statically linked'; then
 		for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
 			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
+			cp -L --preserve=timestamps "$lib" "$root$lib"
 		done
 	fi
 }
