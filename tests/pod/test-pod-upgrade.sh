@@ -254,7 +254,135 @@ t_diff_export_buildah() {
 	assert_not_exists "$TEST_TMP/pv-fresh/upper/root/added"
 }
 
+# make_demo_deb OUT.deb VERSION: a package whose library, tool and
+# config change with its version.
+make_demo_deb() {
+	local out=$1 v=$2 d
+	d=$(mktemp -d)
+	chmod 755 "$d"
+	mkdir -p "$d/DEBIAN" "$d/usr/lib/stint-demo" "$d/usr/bin" "$d/etc"
+	printf 'Package: stint-demo\nVersion: %s\nArchitecture: all\nMaintainer: stint tests <tests@stint.invalid>\nDescription: stint upgrade test\n a package that changes\n' "$v" >"$d/DEBIAN/control"
+	echo "libdemo $v" >"$d/usr/lib/stint-demo/libdemo.so.1"
+	printf '#!/bin/sh\necho stint-demo %s\n' "$v" >"$d/usr/bin/stint-demo"
+	chmod 755 "$d/usr/bin/stint-demo"
+	echo "demo=$v" >"$d/etc/stint-demo.conf"
+	dpkg-deb --root-owner-group -Zgzip --build "$d" "$out" >/dev/null || { rm -rf "$d"; fail "dpkg-deb --build failed"; }
+	rm -rf "$d"
+}
+
+# shadow_oracle V1 V2 UPPER: the paths the report must name, computed
+# independently: every path whose type, mode, owner, content, target or
+# device differs between the two image trees (or that only one has), and
+# that the upper holds itself (a file, a whiteout, a directory whose own
+# metadata changed), by the report's rules.
+shadow_oracle() {
+	"$PY" - "$@" <<'PY'
+import hashlib, os, stat, sys
+
+v1, v2, up = sys.argv[1:4]
+
+def tree(root):
+    out = {}
+    for dp, dns, fns in os.walk(root):
+        for n in dns + fns:
+            p = os.path.join(dp, n)
+            out[p[len(root):]] = p
+    return out
+
+def desc(p, st):
+    m = st.st_mode
+    d = [stat.S_IFMT(m), 0 if stat.S_ISLNK(m) else stat.S_IMODE(m), st.st_uid, st.st_gid]
+    if stat.S_ISREG(m):
+        with open(p, "rb") as f:
+            d.append(hashlib.sha256(f.read()).hexdigest())
+    elif stat.S_ISLNK(m):
+        d.append(os.readlink(p))
+    elif stat.S_ISCHR(m) or stat.S_ISBLK(m):
+        d.append(st.st_rdev)
+    return d
+
+t1, t2 = tree(v1), tree(v2)
+for rel in sorted(set(t1) | set(t2)):
+    s1 = os.lstat(t1[rel]) if rel in t1 else None
+    s2 = os.lstat(t2[rel]) if rel in t2 else None
+    if s1 and s2 and (s1.st_dev, s1.st_ino) == (s2.st_dev, s2.st_ino):
+        continue  # one file (a hard link between the trees)
+    a = desc(t1[rel], s1) if s1 else None
+    b = desc(t2[rel], s2) if s2 else None
+    if a == b:
+        continue
+    try:
+        u = os.lstat(up + rel)
+    except FileNotFoundError:
+        continue
+    whiteout = stat.S_ISCHR(u.st_mode) and u.st_rdev == 0
+    udir = stat.S_ISDIR(u.st_mode)
+    if b is None and (whiteout or udir):
+        continue  # removed: a whiteout or a merged directory hides nothing
+    if udir and b is not None and a is None and stat.S_ISDIR(b[0]):
+        continue  # a directory the image added merges with the upper's
+    print(rel)
+PY
+}
+
+# Debian with systemd, version 1 -> 2: a package upgraded (stint-demo 1 ->
+# 2) and an /etc file changed in the image; the pod installed a package of
+# its own with dpkg and edited /etc. The report names exactly what the
+# oracle computes from the two trees and the upper, among them dpkg's
+# status file, whose upper copy still says stint-demo 1 while the image's
+# files are version 2: the half-upgraded system the report warns about.
+t_debian_package_upgrade() {
+	local d1=$TEST_TMP/deb-v1 d2=$TEST_TMP/deb-v2 pv=$TEST_TMP/pv-debian deb
+	make_debian_os "$d1"
+	make_demo_deb demo1.deb 1
+	make_demo_deb demo2.deb 2
+	make_hello_deb hello.deb
+	dpkg --root="$d1" --force-script-chrootless --log=/dev/null -i demo1.deb >/dev/null || fail "dpkg -i into the v1 image"
+	# v2 shares v1's unchanged files (hard links: a copy takes seconds);
+	# dpkg replaces the files it changes by rename, and the two it appends
+	# to are copied first.
+	cp -al "$d1" "$d2"
+	for f in var/log/dpkg.log etc/issue; do
+		cp -p "$d1/$f" "$d2/$f.new" && mv "$d2/$f.new" "$d2/$f"
+	done
+	dpkg --root="$d2" --force-script-chrootless --log=/dev/null -i demo2.deb >/dev/null || fail "dpkg -i into the v2 image"
+	echo "Updated image (v2)" >>"$d2/etc/issue"
+
+	deb_pod() {
+		pod_new debian "$pv"
+		pod_os "$1" k8s /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
+		pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode pivot --state /pv --timeout 30 \
+			--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock
+		pod_start
+		wait_for 60 eval 'peer status -q -s "$SOCK" 2>/dev/null' || { pod_logs; fail "systemd did not report READY=1"; }
+	}
+	deb_pod "$d1"
+	assert_file_has_content "$POD_PEER_LOG" 'image: manifest of Debian GNU/Linux 12 \(bookworm\) written: [0-9]+ entries'
+	pod_exec sh -c 'cat >/tmp/hello.deb' <hello.deb
+	pod_exec dpkg -i /tmp/hello.deb >/dev/null || fail "dpkg -i in the pod"
+	pod_exec sh -c 'echo "Welcome to this pod" >>/etc/issue'
+	pod_delete
+
+	deb_pod "$d2"
+	pod_logs | grep 'image' || true
+	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\) -> Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\); [0-9]+ upper entries shadow the new image'
+	report_entries "$pv/meta/shadow" | tee report.txt
+	awk '{print $4}' report.txt | sort >got.txt
+	shadow_oracle "$d1" "$d2" "$pv/upper" | sort >want.txt
+	diff -u want.txt got.txt || fail "the report differs from the oracle"
+	assert_file_has_content report.txt '^package-db content file /var/lib/dpkg/status$'
+	assert_file_has_content report.txt '^etc content file /etc/issue$'
+	assert_file_lacks_content report.txt 'stint-demo|-above '
+	# The half-upgraded system: the image's files are version 2, the
+	# package database (the pod's copy) still says 1.
+	assert_eq "$(pod_exec stint-demo)" "stint-demo 2" "the image's tool"
+	assert_eq "$(pod_exec dpkg-query -W -f '${Version}' stint-demo)" 1 "the upper's package database"
+	assert_eq "$(pod_exec dpkg-query -W -f '${Status}' stint-hello)" "install ok installed" "the pod's own package"
+	assert_eq "$(pod_exec tail -n 1 /etc/issue)" "Welcome to this pod" "the pod's /etc/issue"
+}
+
 run_test "warn: the new image boots; the shadow report names exactly the shadowing upper entries" t_report_warn
 run_test "allow: the new image boots, the change is logged as info" t_allow
 run_test "refuse: nothing boots until stint-peer image accept, then the next start does" t_refuse
 run_test "diff, export, and buildah: the pod's changes in a new image, booted fresh" t_diff_export_buildah
+run_test "Debian with systemd: a package upgrade under an upper that installed a package and edited /etc" t_debian_package_upgrade
