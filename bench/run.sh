@@ -44,7 +44,7 @@ peer=$top/build/static/stint-peer
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	: "${BENCH_N:=3}" "${BENCH_BOOT_N:=1}" "${BENCH_MOUNTS_N:=1}" "${BENCH_MOUNTS_SIZES:=5 100}"
-	: "${BENCH_REAP_N:=1}" "${BENCH_REAP_ORPHANS:=200}" "${BENCH_SIGNAL_N:=5}"
+	: "${BENCH_REAP_N:=1}" "${BENCH_REAP_ORPHANS:=200}" "${BENCH_SIGNAL_N:=5}" "${BENCH_UPGRADE_N:=1}"
 fi
 n=${BENCH_N:-300}
 items=${BENCH_ITEMS:-startup handoff memory boot mounts reap signal size upgrade}

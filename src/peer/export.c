@@ -103,12 +103,20 @@ static bool octal(char *field, size_t width, unsigned long long v)
 	return true;
 }
 
+/* n zero bytes (no table of zeros in the binary). */
+static void put_zeros(struct tarw *t, unsigned long long n)
+{
+	char z[64];
+
+	memset(z, 0, sizeof(z));
+	for (; n; n -= n < sizeof(z) ? n : sizeof(z))
+		obuf_put(&t->o, z, n < sizeof(z) ? (size_t)n : sizeof(z));
+}
+
 static void pad_block(struct tarw *t, unsigned long long size)
 {
-	static const char zeros[BLOCK];
-
 	if (size % BLOCK)
-		obuf_put(&t->o, zeros, BLOCK - size % BLOCK);
+		put_zeros(t, BLOCK - size % BLOCK);
 }
 
 static void checksum(struct ustar *h)
@@ -271,7 +279,6 @@ static const char *link_target(struct tarw *t, const struct stat *st, const char
 /* A regular file's data, exactly `size` bytes as its header says. */
 static int file_data(struct tarw *t, int fd, unsigned long long size, const char *path)
 {
-	static const char zeros[4096];
 	unsigned long long done = 0;
 
 	while (done < size) {
@@ -291,8 +298,7 @@ static int file_data(struct tarw *t, int fd, unsigned long long size, const char
 		/* It shrank while being read (the OS runs): keep the header. */
 		t->short_files++;
 		log_warn("export: %s shrank while it was read: padded with zeros", path);
-		for (; done < size; done += sizeof(zeros) < size - done ? sizeof(zeros) : size - done)
-			obuf_put(&t->o, zeros, sizeof(zeros) < size - done ? sizeof(zeros) : (size_t)(size - done));
+		put_zeros(t, size - done);
 	}
 	pad_block(t, size);
 	return 0;
@@ -373,7 +379,6 @@ static int export_upper(int upper, int out)
 {
 	struct tarw *t = calloc(1, sizeof(*t));
 	struct walk_limits lim;
-	static const char end[2 * BLOCK];
 	int rc;
 
 	if (!t)
@@ -382,7 +387,7 @@ static int export_upper(int upper, int out)
 	walk_upper_limits(&lim);
 	rc = walk_tree(upper, &lim, export_one, t);
 	if (rc == 0) {
-		obuf_put(&t->o, end, sizeof(end));
+		put_zeros(t, 2 * BLOCK); /* the end of the archive */
 		if (obuf_flush(&t->o) < 0)
 			rc = fail_errno("export: write");
 	}

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stint/log.h"
@@ -84,16 +83,30 @@ int image_open_volume(const struct peer_config *c, int *base, int *meta, int *up
 	return 0;
 }
 
+/* "YYYY-MM-DD HH:MM:SS UTC" of seconds since the epoch. By hand: musl's
+ * gmtime and strftime bring its time zone and locale code (5 KiB) into the
+ * peer for this one line. Days to a civil date as in "chrono-Compatible
+ * Low-Level Date Algorithms" (H. Hinnant). */
 static void put_time(struct obuf *o, long long t)
 {
-	char buf[64];
-	time_t tt = (time_t)t;
-	struct tm tm;
+	long long days, secs, era, doe, yoe, doy, mp, y, m, d;
 
-	if (t > 0 && gmtime_r(&tt, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm))
-		obuf_str(o, buf);
-	else
+	if (t <= 0) {
 		obuf_str(o, "-");
+		return;
+	}
+	days = t / 86400;
+	secs = t % 86400;
+	days += 719468;
+	era = days / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	obuf_printf(o, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
 }
 
 static void show_rec(struct obuf *o, int meta, const char *name, const char *title)
@@ -234,19 +247,28 @@ static int image_record(const struct peer_config *c, const char *dir)
 	return 0;
 }
 
+/* The verb (show, accept, record) may stand anywhere among the options:
+ * the options given before `image` are moved after it (main.c). */
+static const char *take_verb(int *argc, char **argv)
+{
+	static const char *const verbs[] = { "show", "accept", "record" };
+
+	for (int i = 1; i < *argc && strcmp(argv[i], "--") != 0; i++)
+		for (size_t v = 0; v < ARRAY_SIZE(verbs); v++)
+			if (strcmp(argv[i], verbs[v]) == 0) {
+				memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof(*argv));
+				(*argc)--;
+				return verbs[v];
+			}
+	return "show";
+}
+
 int peer_image(int argc, char **argv)
 {
 	struct peer_config c;
-	const char *verb = "show";
-	int first, rc;
+	const char *verb = take_verb(&argc, argv);
+	int first, rc = peer_config_load(&peer_image_program, &c, argc, argv, &first);
 
-	if (argc > 1 && argv[1][0] != '-') {
-		verb = argv[1];
-		argv[1] = argv[0];
-		argv++;
-		argc--;
-	}
-	rc = peer_config_load(&peer_image_program, &c, argc, argv, &first);
 	if (rc >= 0)
 		return rc;
 	log_set_level(c.log_level);
@@ -261,10 +283,5 @@ int peer_image(int argc, char **argv)
 		log_error("image %s: unexpected argument '%s' (try --help)", verb, argv[first]);
 		return 2;
 	}
-	if (strcmp(verb, "show") == 0)
-		return image_show(&c);
-	if (strcmp(verb, "accept") == 0)
-		return image_accept(&c);
-	log_error("image: unknown command '%s': show, accept or record (try --help)", verb);
-	return 2;
+	return strcmp(verb, "show") == 0 ? image_show(&c) : image_accept(&c);
 }
