@@ -95,8 +95,8 @@ static bool same_content(struct differ *d, const struct walk_entry *e, const str
 
 	if ((unsigned long long)e->st->st_size != img->size)
 		return false;
-	fd = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != e->st->st_ino)
+	fd = walk_open_regular(e->dirfd, e->name, e->st);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return false;
 	blake2b_init(&h, MF_HASH_BYTES);
 	while ((n = read(fd, d->io, sizeof(d->io))) > 0)
@@ -207,6 +207,12 @@ static int diff_upper(int meta, int upper, const struct image_rec *img, bool jso
 	}
 	walk_upper_limits(&lim);
 	rc = d->have < 0 ? -1 : walk_tree(upper, &lim, diff_one, d);
+	/* Read the manifest to its trailer: a damaged one is reported even
+	 * when the upper did not need its end. */
+	while (rc == 0 && d->have > 0)
+		d->have = mf_next(&d->rd, &d->cur);
+	if (rc == 0 && d->have < 0)
+		rc = -1;
 	if (rc == 0 && json)
 		obuf_printf(&d->o, "\n ],\n \"counts\": {\"added\": %lu, \"changed\": %lu, \"deleted\": %lu, "
 				   "\"replaced\": %lu}}\n",

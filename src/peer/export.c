@@ -314,11 +314,13 @@ static int export_file(struct tarw *t, const struct walk_entry *e, const char *r
 		tar_header(t, rel, rlen, '1', e->st, 0, first);
 		return 0;
 	}
-	fd = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : fail_errno("export: open %s", e->path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != e->st->st_ino)
-		return fail("export: %s changed while it was read", e->path);
+	fd = walk_open_regular(e->dirfd, e->name, e->st);
+	if (fd < 0 && errno == ENOENT)
+		return 0; /* gone since the walk saw it */
+	if (fd < 0 && errno == EINVAL)
+		return fail("export: %s changed while it was read (no longer that regular file)", e->path);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return fail_errno("export: open %s", e->path);
 	add_xattrs(t, fd, e->path);
 	tar_header(t, rel, rlen, '0', &st, (unsigned long long)st.st_size, NULL);
 	t->files++;

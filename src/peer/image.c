@@ -462,9 +462,13 @@ int image_check(const struct image_job *ij)
 	int rc;
 
 	if (meta < 0 || identify(ij, &new, &st) < 0) {
-		if (ij->policy == PEER_IMAGE_REFUSE)
+		if (ij->policy == PEER_IMAGE_REFUSE) {
+			char why[768];
+
+			copy_str(why, sizeof(why), fail_reason()); /* fail() writes where it lives */
 			return fail("on-image-change=refuse: the image cannot be identified, so nothing was booted: %s",
-				    fail_reason());
+				    why);
+		}
 		log_warn("image: not recorded (on-image-change=%s, booting anyway): %s", policy_v[ij->policy],
 			 fail_reason());
 		return 0;

@@ -54,6 +54,31 @@ bool path_within(const char *path, size_t len, const char *dir)
 	return len >= n && memcmp(path, dir, n) == 0 && (len == n || path[n] == '/');
 }
 
+int walk_open_regular(int dirfd, const char *name, const struct stat *st)
+{
+	cleanup_fd int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat a, b;
+	char proc[64];
+	int fd;
+
+	if (path < 0 || fstat(path, &a) < 0)
+		return -1;
+	if (!S_ISREG(a.st_mode) || (st && (a.st_ino != st->st_ino || a.st_dev != st->st_dev))) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &b) < 0 || b.st_ino != a.st_ino || b.st_dev != a.st_dev) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 bool is_whiteout(const struct stat *st)
 {
 	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);

@@ -63,6 +63,16 @@ int path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* Is path at or below dir (both absolute, no trailing '/' but "/")? */
 bool path_within(const char *path, size_t len, const char *dir);
 
+/* Open the regular file `name` of dirfd for reading, in a tree a guest
+ * may be changing under us: the name is opened O_PATH (which opens
+ * nothing), checked to be a regular file (the inode `st` describes, if
+ * given), and that very inode is then reopened through /proc/self/fd, so
+ * a device node or a FIFO swapped in meanwhile is never opened (opening
+ * some devices acts: a watchdog arms, a tape rewinds). Returns the fd, or
+ * -1 with errno (EINVAL: not that regular file). For the sidecar's
+ * commands, where /proc is the peer's own. */
+int walk_open_regular(int dirfd, const char *name, const struct stat *st);
+
 /* An overlay whiteout: a character device 0:0. */
 bool is_whiteout(const struct stat *st);
 
