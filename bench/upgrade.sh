@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # top, peer, sample, stats: bench/run.sh's
 # Item 6 (issue 10): what the image records of issue 11 cost on the Debian
 # systemd image. Sourced by bench/run.sh, which calls bench_upgrade.
 #

@@ -91,7 +91,7 @@ PY
 }
 
 # fresh: a directory of this test's own to work in.
-fresh() { cd "$(mktemp -d "$TEST_TMP/t.XXXXXX")"; }
+fresh() { cd "$(mktemp -d "$TEST_TMP/t.XXXXXX")" || fail "no temp dir"; }
 
 manifest_of() { echo "$1/meta/$(sed -n 's/^manifest=//p' "$1/meta/image")"; }
 

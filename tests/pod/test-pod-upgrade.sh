@@ -332,7 +332,7 @@ PY
 # status file, whose upper copy still says stint-demo 1 while the image's
 # files are version 2: the half-upgraded system the report warns about.
 t_debian_package_upgrade() {
-	local d1=$TEST_TMP/deb-v1 d2=$TEST_TMP/deb-v2 pv=$TEST_TMP/pv-debian deb
+	local d1=$TEST_TMP/deb-v1 d2=$TEST_TMP/deb-v2 pv=$TEST_TMP/pv-debian
 	make_debian_os "$d1"
 	make_demo_deb demo1.deb 1
 	make_demo_deb demo2.deb 2
@@ -348,13 +348,14 @@ t_debian_package_upgrade() {
 	dpkg --root="$d2" --force-script-chrootless --log=/dev/null -i demo2.deb >/dev/null || fail "dpkg -i into the v2 image"
 	echo "Updated image (v2)" >>"$d2/etc/issue"
 
+	sd_ready() { peer status -q -s "$SOCK" 2>/dev/null; }
 	deb_pod() {
 		pod_new debian "$pv"
 		pod_os "$1" k8s /usr/bin/stint -v -s "$SOCK" -t 30 --notify-socket /run/host/notify/notify.sock
 		pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode pivot --state /pv --timeout 30 \
 			--tmpfs /run,/run/lock --cgroup rw --notify /run/stint-peer/notify/notify.sock
 		pod_start
-		wait_for 60 eval 'peer status -q -s "$SOCK" 2>/dev/null' || { pod_logs; fail "systemd did not report READY=1"; }
+		wait_for 60 sd_ready || { pod_logs; fail "systemd did not report READY=1"; }
 	}
 	deb_pod "$d1"
 	assert_file_has_content "$POD_PEER_LOG" 'image: manifest of Debian GNU/Linux 12 \(bookworm\) written: [0-9]+ entries'
