@@ -95,7 +95,7 @@ static bool same_content(struct differ *d, const struct walk_entry *e, const str
 
 	if ((unsigned long long)e->st->st_size != img->size)
 		return false;
-	fd = walk_open_regular(e->dirfd, e->name, e->st);
+	fd = walk_open_regular(-1, e->dirfd, e->name, e->st);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return false;
 	blake2b_init(&h, MF_HASH_BYTES);

@@ -314,7 +314,7 @@ static int export_file(struct tarw *t, const struct walk_entry *e, const char *r
 		tar_header(t, rel, rlen, '1', e->st, 0, first);
 		return 0;
 	}
-	fd = walk_open_regular(e->dirfd, e->name, e->st);
+	fd = walk_open_regular(-1, e->dirfd, e->name, e->st);
 	if (fd < 0 && errno == ENOENT)
 		return 0; /* gone since the walk saw it */
 	if (fd < 0 && errno == EINVAL)

@@ -28,6 +28,7 @@
 #define IMAGE_MAX_DEPTH 256
 #define IMAGE_MAX_ENTRIES 4000000UL
 #define IMAGE_MAX_DIR_ENTRIES 1000000UL
+#define IMAGE_MAX_NAME_BYTES (64UL << 20)
 
 static const char *const policy_v[] = { "allow", "warn", "refuse" };
 
@@ -165,12 +166,14 @@ static void read_os_release(int rootfd, struct image_rec *r)
 
 /* Manifests */
 
-static void limits_for(struct walk_limits *lim, msec_t deadline)
+static void limits_for(struct walk_limits *lim, const struct image_job *ij)
 {
 	lim->max_depth = IMAGE_MAX_DEPTH;
 	lim->max_entries = IMAGE_MAX_ENTRIES;
 	lim->max_dir_entries = IMAGE_MAX_DIR_ENTRIES;
-	lim->deadline = deadline;
+	lim->max_name_bytes = IMAGE_MAX_NAME_BYTES;
+	lim->deadline = ij->deadline;
+	lim->procfd = ij->procfd;
 	lim->what = "the image";
 }
 
@@ -206,7 +209,7 @@ static int build_manifest(const struct image_job *ij, int meta, struct image_rec
 
 	if (!o)
 		return fail_errno("memory for a manifest");
-	limits_for(&lim, ij->deadline);
+	limits_for(&lim, ij);
 	fd = dirfile_create(meta, r->manifest, tmp, sizeof(tmp), 0644);
 	if (fd < 0) {
 		free(o);
@@ -408,6 +411,8 @@ static int changed_image(const struct image_job *ij, int meta, struct image_rec 
 	report_rc = manifest_ok(meta, cur) ? write_report(ij, meta, cur, new, &c) :
 					     fail("the manifest of the old image (meta/%s) is missing or damaged",
 						  cur->manifest);
+	if (report_rc < 0)
+		unlinkat(meta, "shadow", 0); /* not an older change's report */
 	log_change(ij, cur, new, &c, report_rc, log_elapsed_ms() - t0);
 	if (ij->policy == PEER_IMAGE_REFUSE && !accepted(meta, new->digest)) {
 		char count[64] = "the shadow report failed";
@@ -441,7 +446,7 @@ static int identify(const struct image_job *ij, struct image_rec *r, struct mf_s
 	struct walk_limits lim;
 
 	memset(r, 0, sizeof(*r));
-	limits_for(&lim, ij->deadline);
+	limits_for(&lim, ij);
 	if (manifest_scan(ij->lowerfd, &lim, ij->mounts, ij->n_mounts, NULL, st) < 0)
 		return -1;
 	copy_str(r->digest, sizeof(r->digest), st->digest);

@@ -41,6 +41,7 @@ struct image_job {
 	const char *const *mounts; /* sorted paths the runtime mounts over */
 	size_t n_mounts;
 	msec_t deadline;
+	int procfd; /* a /proc of this process's PID namespace (O_PATH), or -1 */
 };
 
 /* The check of prepare (and of `image record`). Returns 0 to boot, or -1

@@ -227,7 +227,9 @@ static int image_accept(const struct peer_config *c)
 static int image_record(const struct peer_config *c, const char *dir)
 {
 	cleanup_fd int base = -1, upper = -1, lower = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct image_job ij = { .policy = c->on_image_change, .deadline = deadline_in(c->prepare_timeout_ms) };
+	struct image_job ij = { .policy = c->on_image_change,
+				.deadline = deadline_in(c->prepare_timeout_ms),
+				.procfd = -1 };
 
 	if (lower < 0) {
 		log_error("image record: %s: %s", dir, strerror(errno));

@@ -61,20 +61,19 @@ static int by_str(const void *key, const void *item)
 	return strcmp(key, *(const char *const *)item);
 }
 
-/* The content hash of the regular file `e`, opened without following a
- * symlink and without blocking (a FIFO swapped in cannot hang it). */
+/* The content hash of the regular file `e`: the inode the walk saw,
+ * never what may have been swapped in (walk_open_regular()). */
 static int hash_file(struct scan *s, const struct walk_entry *e, char *hex)
 {
 	unsigned char sum[MF_HASH_BYTES];
 	struct blake2b h;
-	struct stat st;
-	cleanup_fd int fd = openat(e->dirfd, e->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	cleanup_fd int fd = walk_open_regular(s->lim->procfd, e->dirfd, e->name, e->st);
 	unsigned long long done = 0;
 
+	if (fd < 0 && errno == EINVAL)
+		return fail("%s: %s changed during the walk", s->lim->what, e->path);
 	if (fd < 0)
 		return fail_errno("%s: open %s", s->lim->what, e->path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != e->st->st_ino || st.st_dev != e->st->st_dev)
-		return fail("%s: %s changed during the walk", s->lim->what, e->path);
 	blake2b_init(&h, MF_HASH_BYTES);
 	for (;;) {
 		ssize_t n = read(fd, s->io, sizeof(s->io));

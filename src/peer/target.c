@@ -304,7 +304,10 @@ static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, co
 	struct stint_open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
 						 STINT_RESOLVE_NO_MAGICLINKS };
-	struct image_job ij = { .policy = j->cfg->on_image_change, .pvfd = j->pv.base, .deadline = j->deadline };
+	struct image_job ij = { .policy = j->cfg->on_image_change,
+				.pvfd = j->pv.base,
+				.deadline = j->deadline,
+				.procfd = j->procfd };
 	cleanup_fd int lower = -1, upper = -1;
 	const char **mounts = NULL;
 	int rc;

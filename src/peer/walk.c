@@ -18,6 +18,7 @@ struct walker {
 	void *ctx;
 	dev_t dev; /* the root's file system */
 	unsigned long entries;
+	size_t held; /* bytes of names held by the directories being walked */
 	char path[PATH_MAX];
 	char link[PATH_MAX];
 };
@@ -26,8 +27,10 @@ void walk_upper_limits(struct walk_limits *lim)
 {
 	lim->max_depth = 256;
 	lim->max_entries = 16000000UL;
-	lim->max_dir_entries = 4000000UL;
+	lim->max_dir_entries = 1000000UL;
+	lim->max_name_bytes = 256UL << 20;
 	lim->deadline = DEADLINE_NONE;
+	lim->procfd = -1;
 	lim->what = "the upper layer";
 }
 
@@ -54,7 +57,7 @@ bool path_within(const char *path, size_t len, const char *dir)
 	return len >= n && memcmp(path, dir, n) == 0 && (len == n || path[n] == '/');
 }
 
-int walk_open_regular(int dirfd, const char *name, const struct stat *st)
+int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat *st)
 {
 	cleanup_fd int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat a, b;
@@ -67,8 +70,8 @@ int walk_open_regular(int dirfd, const char *name, const struct stat *st)
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	snprintf(proc, sizeof(proc), "%sself/fd/%d", procfd < 0 ? "/proc/" : "", path);
+	fd = openat(procfd < 0 ? AT_FDCWD : procfd, proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &b) < 0 || b.st_ino != a.st_ino || b.st_dev != a.st_dev) {
@@ -136,6 +139,12 @@ static int read_names(struct walker *w, int fd, char **arena, char ***names, siz
 			return fail("%s: more than %lu names in the directory %s (the walk's limit)", w->lim->what,
 				    w->lim->max_dir_entries, w->path);
 		}
+		if (w->held + used + len + 1 > w->lim->max_name_bytes) {
+			closedir(d);
+			free(buf);
+			return fail("%s: more than %zu bytes of names held at once at %s (the walk's limit)",
+				    w->lim->what, w->lim->max_name_bytes, w->path);
+		}
 		if (used + len + 1 > cap) {
 			char *more;
 
@@ -171,6 +180,7 @@ static int read_names(struct walker *w, int fd, char **arena, char ***names, siz
 	qsort(*names, n, sizeof(**names), by_name);
 	*arena = buf;
 	*count = n;
+	w->held += used;
 	return 0;
 }
 
@@ -238,14 +248,17 @@ static int walk_one(struct walker *w, int dirfd, size_t len, unsigned depth, con
 static int walk_dir(struct walker *w, int fd, size_t len, unsigned depth)
 {
 	char *arena = NULL, **names = NULL;
-	size_t n = 0;
+	size_t n = 0, bytes = 0;
 	int rc = 0;
 
 	if (read_names(w, fd, &arena, &names, &n) < 0)
 		return -1;
+	for (size_t i = 0; i < n; i++)
+		bytes += strlen(names[i]) + 1;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = walk_one(w, fd, len, depth, names[i]);
 	w->path[len] = '\0';
+	w->held -= bytes;
 	free(names);
 	free(arena);
 	return rc;

@@ -26,7 +26,10 @@ struct walk_limits {
 	unsigned max_depth; /* directories below the root */
 	unsigned long max_entries; /* in the whole tree */
 	unsigned long max_dir_entries; /* names in one directory */
+	size_t max_name_bytes; /* names held at once, every level together */
 	msec_t deadline; /* DEADLINE_NONE: none */
+	int procfd; /* this process's /proc (O_PATH), for walk_open_regular();
+		     * -1: "/proc" as this process sees it */
 	const char *what; /* "the image", "the upper layer": for messages */
 };
 
@@ -66,12 +69,12 @@ bool path_within(const char *path, size_t len, const char *dir);
 /* Open the regular file `name` of dirfd for reading, in a tree a guest
  * may be changing under us: the name is opened O_PATH (which opens
  * nothing), checked to be a regular file (the inode `st` describes, if
- * given), and that very inode is then reopened through /proc/self/fd, so
- * a device node or a FIFO swapped in meanwhile is never opened (opening
- * some devices acts: a watchdog arms, a tape rewinds). Returns the fd, or
- * -1 with errno (EINVAL: not that regular file). For the sidecar's
- * commands, where /proc is the peer's own. */
-int walk_open_regular(int dirfd, const char *name, const struct stat *st);
+ * given), and that very inode is then reopened through procfd's
+ * self/fd/N (procfd: a /proc of this process's PID namespace, or -1 for
+ * "/proc"), so a device node or a FIFO swapped in meanwhile is never
+ * opened (opening some devices acts: a watchdog arms, a tape rewinds).
+ * Returns the fd, or -1 with errno (EINVAL: not that regular file). */
+int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat *st);
 
 /* An overlay whiteout: a character device 0:0. */
 bool is_whiteout(const struct stat *st);
