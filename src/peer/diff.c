@@ -333,9 +333,9 @@ static int diff_shadowed(int meta, int upper, const struct image_rec *img, bool 
 			obuf_printf(&s->o, "%s\"%s\": %lu", g ? ", " : "", shadow_group_name(g), c.group[g]);
 		obuf_str(&s->o, "}}\n");
 	} else if (rc == 0) {
-		obuf_printf(&s->o, "%s (%.8s) -> %s (%.8s): %lu upper entr%s shadow the new image\n",
+		obuf_printf(&s->o, "%s (%.8s) -> %s (%.8s): upper entries shadowing the new image: %lu\n",
 			    prev.pretty[0] ? prev.pretty : prev.name, prev.digest, img->pretty[0] ? img->pretty : img->name,
-			    img->digest, c.total, c.total == 1 ? "y" : "ies");
+			    img->digest, c.total);
 		for (int g = 0; g < SHADOW_NGROUPS; g++) {
 			obuf_printf(&s->o, "%s: %lu\n", shadow_group_title(g), c.group[g]);
 			obuf_put(&s->o, s->lines[g], s->len[g]);

@@ -394,9 +394,10 @@ static void log_change(const struct image_job *ij, const struct image_rec *old, 
 		return;
 	}
 	log_msg(level,
-		"image changed: %s (%.8s) -> %s (%.8s); %lu upper entr%s shadow the new image (package database "
-		"%lu, /etc %lu, binaries and libraries %lu, other %lu): meta/shadow on the volume (%ld ms)",
-		rec_title(old), old->digest, rec_title(new), new->digest, c->total, c->total == 1 ? "y" : "ies",
+		"image changed: %s (%.8s) -> %s (%.8s); upper entries shadowing the new image: %lu (package "
+		"database %lu, /etc %lu, binaries and libraries %lu, other %lu), listed in meta/shadow on the volume "
+		"(%ld ms)",
+		rec_title(old), old->digest, rec_title(new), new->digest, c->total,
 		c->group[SHADOW_PKGDB], c->group[SHADOW_ETC], c->group[SHADOW_BINLIB], c->group[SHADOW_OTHER], ms);
 }
 
@@ -418,8 +419,8 @@ static int changed_image(const struct image_job *ij, int meta, struct image_rec 
 		char count[64] = "the shadow report failed";
 
 		if (report_rc == 0)
-			snprintf(count, sizeof(count), "%lu upper entr%s shadow it", c.total, c.total == 1 ? "y" : "ies");
-		return fail("on-image-change=refuse: the image changed from %s (%.8s) to %s (%.8s) and %s "
+			snprintf(count, sizeof(count), "upper entries shadowing it: %lu", c.total);
+		return fail("on-image-change=refuse: the image changed from %s (%.8s) to %s (%.8s); %s "
 			    "(meta/shadow on the volume); nothing was booted. To boot the new image run `stint-peer "
 			    "image accept` in the peer container (kubectl exec POD -c stint-peer -- stint-peer image "
 			    "accept); the next start of the OS container boots it",

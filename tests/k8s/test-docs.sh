@@ -178,7 +178,7 @@ no OS booted yet
 the OS is not running: the init of boot
 this peer holds no handle on the running OS
 after it was asked to halt
-shadow the new image (package database
+upper entries shadowing the new image: 
 on-image-change=refuse: the image changed from 
 EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }

@@ -105,7 +105,7 @@ t_report_warn() {
 	up_pod warn "$V2" "$pv"
 	up_boot
 	pod_logs
-	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\); 6 upper entries shadow the new image \(package database 1, /etc 2, binaries and libraries 2, other 1\): meta/shadow on the volume'
+	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\); upper entries shadowing the new image: 6 \(package database 1, /etc 2, binaries and libraries 2, other 1\), listed in meta/shadow on the volume'
 	report_entries "$pv/meta/shadow" >got.txt
 	echo "$EXPECTED_SHADOW" >want.txt
 	diff -u want.txt got.txt || fail "the shadow report is not the expected one"
@@ -120,7 +120,7 @@ t_report_warn() {
 	assert_eq "$(jq -r '.old.version_id + " " + .new.version_id + " " + (.total|tostring)' shadow.json)" "1 2 6"
 	peer diff --shadowed --state /pv >shadow.txt
 	cat shadow.txt
-	assert_file_has_content shadow.txt '^Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\): 6 upper entries shadow the new image$'
+	assert_file_has_content shadow.txt '^Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\): upper entries shadowing the new image: 6$'
 	assert_file_has_content shadow.txt '^  content  opaque-above    /opt/app/data \(by /opt/app\)$'
 	peer image --state /pv >image.txt
 	cat image.txt
@@ -143,7 +143,7 @@ t_allow() {
 	pod_delete
 	up_pod allow "$V2" "$pv" --on-image-change allow
 	up_boot
-	assert_file_has_content "$POD_PEER_LOG" '\] image changed: Busybox test 1 .* 6 upper entries shadow the new image'
+	assert_file_has_content "$POD_PEER_LOG" '\] image changed: Busybox test 1 .* upper entries shadowing the new image: 6 '
 	assert_file_lacks_content "$POD_PEER_LOG" 'warning: image changed'
 	assert_eq "$(cat "$pv/upper/var/lib/demo/boots")" 2 "boots"
 }
@@ -163,7 +163,7 @@ t_refuse() {
 	pod_wait_os 20 || { pod_logs; fail "stint did not give up on the refused image"; }
 	pod_logs
 	assert_eq "$POD_OS_RC" 3 "stint's exit status"
-	assert_file_has_content "$POD_OS_LOG" 'peer aborted: on-image-change=refuse: the image changed from Busybox test 1 \([0-9a-f]{8}\) to Busybox test 2 \([0-9a-f]{8}\) and 6 upper entries shadow it \(meta/shadow on the volume\); nothing was booted. To boot the new image run `stint-peer image accept` in the peer container'
+	assert_file_has_content "$POD_OS_LOG" 'peer aborted: on-image-change=refuse: the image changed from Busybox test 1 \([0-9a-f]{8}\) to Busybox test 2 \([0-9a-f]{8}\); upper entries shadowing it: 6 \(meta/shadow on the volume\); nothing was booted. To boot the new image run `stint-peer image accept` in the peer container'
 	assert_eq "$(cat "$pv/upper/var/lib/demo/boots")" 1 "boots (the refused image did not boot)"
 	assert_file_has_content "$pv/meta/image" '^pretty_name=Busybox test 1$'
 	assert_file_has_content "$pv/meta/image.pending" '^pretty_name=Busybox test 2$'
@@ -252,6 +252,40 @@ t_diff_export_buildah() {
 	assert_eq "$(pod_exec ls /opt/app)" mine "the replaced directory"
 	# The fresh pod's upper holds none of it: it all comes from the image.
 	assert_not_exists "$TEST_TMP/pv-fresh/upper/root/added"
+}
+
+# lower= two layers (a base and a top with a whiteout), on a volume of the
+# peer's: the image the peer identifies is their merged view (a read-only
+# overlay of the two), so a change of the top layer is a change of the
+# image, and the report is computed on what the OS sees.
+t_two_lowers() {
+	local pv=$TEST_TMP/pv-layers v motd_hash
+	mkdir -p "$pv/vol" "$pv/layers"
+	cp -a "$V1" "$pv/layers/base"
+	mkdir -p "$pv/layers/top/etc"
+	echo "from the top layer" >"$pv/layers/top/etc/motd"
+	mknod "$pv/layers/top/etc/app.conf" c 0 0
+	up_pod layers "$V1" "$pv" --state /pv/vol --lower /pv/layers/top:/pv/layers/base
+	rm -f "$pv/vol/upper/run/demo-service.ready"
+	pod_start
+	wait_for 20 eval '[ -e "$pv/vol/upper/run/demo-service.ready" ]' || { pod_logs; fail "no boot from two lowers"; }
+	assert_eq "$(pod_exec cat /etc/motd)" "from the top layer"
+	pod_exec test ! -e /etc/app.conf || fail "the top layer's whiteout does not hide /etc/app.conf"
+	assert_file_has_content "$POD_PEER_LOG" "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
+	v=$pv/vol/meta/$(sed -n 's/^manifest=//p' "$pv/vol/meta/image")
+	motd_hash=$(b2sum -l 128 "$pv/layers/top/etc/motd" | cut -d' ' -f1)
+	assert_file_has_content "$v" "^[0-9]+ [^ ]*motd f 644 0 0 19 [0-9]+ $motd_hash\$"
+	assert_file_lacks_content "$v" 'app\.conf'
+	pod_exec /bin/sh -c 'echo "edited by the pod" >>/etc/motd'
+	pod_delete
+
+	echo "from the top layer, v2" >"$pv/layers/top/etc/motd"
+	up_pod layers "$V1" "$pv" --state /pv/vol --lower /pv/layers/top:/pv/layers/base
+	rm -f "$pv/vol/upper/run/demo-service.ready"
+	pod_start
+	wait_for 20 eval '[ -e "$pv/vol/upper/run/demo-service.ready" ]' || { pod_logs; fail "no boot from the new top layer"; }
+	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Busybox test 1 .* upper entries shadowing the new image: 1 '
+	assert_eq "$(report_entries "$pv/vol/meta/shadow")" "etc content file /etc/motd"
 }
 
 # make_demo_deb OUT.deb VERSION: a package whose library, tool and
@@ -366,7 +400,7 @@ t_debian_package_upgrade() {
 
 	deb_pod "$d2"
 	pod_logs | grep 'image' || true
-	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\) -> Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\); [0-9]+ upper entries shadow the new image'
+	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\) -> Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\); upper entries shadowing the new image: [0-9]+ '
 	report_entries "$pv/meta/shadow" | tee report.txt
 	awk '{print $4}' report.txt | sort >got.txt
 	shadow_oracle "$d1" "$d2" "$pv/upper" | sort >want.txt
@@ -386,4 +420,5 @@ run_test "warn: the new image boots; the shadow report names exactly the shadowi
 run_test "allow: the new image boots, the change is logged as info" t_allow
 run_test "refuse: nothing boots until stint-peer image accept, then the next start does" t_refuse
 run_test "diff, export, and buildah: the pod's changes in a new image, booted fresh" t_diff_export_buildah
+run_test "lower= two layers: the image identified is their merged view" t_two_lowers
 run_test "Debian with systemd: a package upgrade under an upper that installed a package and edited /etc" t_debian_package_upgrade
