@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,7 +252,7 @@ static int image_record(const struct peer_config *c, const char *dir)
 
 /* The verb (show, accept, record) may stand anywhere among the options:
  * the options given before `image` are moved after it (main.c). */
-static const char *take_verb(int *argc, char **argv)
+static const char *take_verb(int *argc, char **argv, bool *given)
 {
 	static const char *const verbs[] = { "show", "accept", "record" };
 
@@ -260,15 +261,18 @@ static const char *take_verb(int *argc, char **argv)
 			if (strcmp(argv[i], verbs[v]) == 0) {
 				memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof(*argv));
 				(*argc)--;
+				*given = true;
 				return verbs[v];
 			}
+	*given = false;
 	return "show";
 }
 
 int peer_image(int argc, char **argv)
 {
 	struct peer_config c;
-	const char *verb = take_verb(&argc, argv);
+	bool given;
+	const char *verb = take_verb(&argc, argv, &given);
 	int first, rc = peer_config_load(&peer_image_program, &c, argc, argv, &first);
 
 	if (rc >= 0)
@@ -282,7 +286,10 @@ int peer_image(int argc, char **argv)
 		return image_record(&c, argv[first]);
 	}
 	if (first != argc) {
-		log_error("image %s: unexpected argument '%s' (try --help)", verb, argv[first]);
+		if (!given)
+			log_error("image: unknown command '%s': show, accept or record (try --help)", argv[first]);
+		else
+			log_error("image %s: unexpected argument '%s' (try --help)", verb, argv[first]);
 		return 2;
 	}
 	return strcmp(verb, "show") == 0 ? image_show(&c) : image_accept(&c);

@@ -106,13 +106,44 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names of one directory, end to end in one allocation. */
+struct names {
+	char *buf;
+	size_t used, cap, n;
+};
+
+static int names_add(struct walker *w, struct names *nm, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > NAME_MAX)
+		return fail("%s: a name longer than %d bytes in %s", w->lim->what, NAME_MAX, w->path);
+	if (++nm->n > w->lim->max_dir_entries)
+		return fail("%s: more than %lu names in the directory %s (the walk's limit)", w->lim->what,
+			    w->lim->max_dir_entries, w->path);
+	if (w->held + nm->used + len + 1 > w->lim->max_name_bytes)
+		return fail("%s: more than %zu bytes of names held at once at %s (the walk's limit)", w->lim->what,
+			    w->lim->max_name_bytes, w->path);
+	if (nm->used + len + 1 > nm->cap) {
+		size_t cap = nm->cap ? 2 * nm->cap + len + 1 : 4096;
+		char *more = realloc(nm->buf, cap);
+
+		if (!more)
+			return fail_errno("%s: memory for the names in %s", w->lim->what, w->path);
+		nm->buf = more;
+		nm->cap = cap;
+	}
+	memcpy(nm->buf + nm->used, name, len + 1);
+	nm->used += len + 1;
+	return 0;
+}
+
 /* The names in the directory fd (without . and ..), sorted, in one
  * allocation (*arena) that the caller frees; *names points into it. */
 static int read_names(struct walker *w, int fd, char **arena, char ***names, size_t *count)
 {
-	size_t cap = 0, used = 0, n = 0;
-	char *buf = NULL;
-	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct names nm = { 0 };
+	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0), rc = 0;
 	DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
 	struct dirent *de;
 
@@ -122,65 +153,26 @@ static int read_names(struct walker *w, int fd, char **arena, char ***names, siz
 		return fail_errno("%s: read the directory %s", w->lim->what, w->path);
 	}
 	rewinddir(d);
-	errno = 0;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (len > NAME_MAX) {
-			closedir(d);
-			free(buf);
-			return fail("%s: a name longer than %d bytes in %s", w->lim->what, NAME_MAX, w->path);
-		}
-		if (++n > w->lim->max_dir_entries) {
-			closedir(d);
-			free(buf);
-			return fail("%s: more than %lu names in the directory %s (the walk's limit)", w->lim->what,
-				    w->lim->max_dir_entries, w->path);
-		}
-		if (w->held + used + len + 1 > w->lim->max_name_bytes) {
-			closedir(d);
-			free(buf);
-			return fail("%s: more than %zu bytes of names held at once at %s (the walk's limit)",
-				    w->lim->what, w->lim->max_name_bytes, w->path);
-		}
-		if (used + len + 1 > cap) {
-			char *more;
-
-			cap = cap ? 2 * cap + len + 1 : 4096;
-			more = realloc(buf, cap);
-			if (!more) {
-				closedir(d);
-				free(buf);
-				return fail_errno("%s: memory for the names in %s", w->lim->what, w->path);
-			}
-			buf = more;
-		}
-		memcpy(buf + used, de->d_name, len + 1);
-		used += len + 1;
-		errno = 0;
-	}
-	if (errno) {
-		fail_errno("%s: read the directory %s", w->lim->what, w->path);
-		closedir(d);
-		free(buf);
+	for (errno = 0; rc == 0 && (de = readdir(d)); errno = 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			rc = names_add(w, &nm, de->d_name);
+	if (rc == 0 && errno)
+		rc = fail_errno("%s: read the directory %s", w->lim->what, w->path);
+	closedir(d);
+	if (rc == 0 && !(*names = malloc((nm.n ? nm.n : 1) * sizeof(**names))))
+		rc = fail_errno("%s: memory for the names in %s", w->lim->what, w->path);
+	if (rc < 0) {
+		free(nm.buf);
 		return -1;
 	}
-	closedir(d);
-	*names = malloc((n ? n : 1) * sizeof(**names));
-	if (!*names) {
-		free(buf);
-		return fail_errno("%s: memory for the names in %s", w->lim->what, w->path);
+	for (size_t i = 0, off = 0; i < nm.n; i++) {
+		(*names)[i] = nm.buf + off;
+		off += strlen(nm.buf + off) + 1;
 	}
-	for (size_t i = 0, off = 0; i < n; i++) {
-		(*names)[i] = buf + off;
-		off += strlen(buf + off) + 1;
-	}
-	qsort(*names, n, sizeof(**names), by_name);
-	*arena = buf;
-	*count = n;
-	w->held += used;
+	qsort(*names, nm.n, sizeof(**names), by_name);
+	*arena = nm.buf;
+	*count = nm.n;
+	w->held += nm.used;
 	return 0;
 }
 
