@@ -24,12 +24,14 @@
 #   signal   (4) a signal to PID 1 until the child's handler runs
 #   size     (5) file sizes, and bytes per module and library from the
 #            linker maps of the static binaries (bench/sizemap.py)
-#   upgrade  (6) image-upgrade bookkeeping: a hook, not measured yet
+#   upgrade  (6) the image records on the Debian image: first boot on an
+#            image (manifest), every boot (digest), an image change
+#            (manifest and shadow report), the report alone (bench/upgrade.sh)
 #
 # Repetitions: BENCH_N (startup runs per init, default 300; the handoff
 # does BENCH_N/3), BENCH_BOOT_N (7), BENCH_MOUNTS_N (5), BENCH_MOUNTS_SIZES
 # ("5 20 100 500 2000"), BENCH_REAP_N (5), BENCH_REAP_ORPHANS (10000),
-# BENCH_SIGNAL_N (300). BENCH_SMOKE=1: every item once with tiny counts
+# BENCH_SIGNAL_N (300), BENCH_UPGRADE_N (5). BENCH_SMOKE=1: every item once with tiny counts
 # (what tests/test-bench.sh runs). BENCH_RESULTS=PREFIX: where the results
 # go (PREFIX.md, .json, .tsv). BENCH_PEERS="NAME=PATH ...": the peer
 # builds item 2 compares (default: build/static/stint-peer), taking turns. Items 1 and 2 need root, runc and the Debian
@@ -44,7 +46,7 @@ peer=$top/build/static/stint-peer
 
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	: "${BENCH_N:=3}" "${BENCH_BOOT_N:=1}" "${BENCH_MOUNTS_N:=1}" "${BENCH_MOUNTS_SIZES:=5 100}"
-	: "${BENCH_REAP_N:=1}" "${BENCH_REAP_ORPHANS:=200}" "${BENCH_SIGNAL_N:=5}"
+	: "${BENCH_REAP_N:=1}" "${BENCH_REAP_ORPHANS:=200}" "${BENCH_SIGNAL_N:=5}" "${BENCH_UPGRADE_N:=1}"
 fi
 n=${BENCH_N:-300}
 items=${BENCH_ITEMS:-startup handoff memory boot mounts reap signal size upgrade}
@@ -84,7 +86,7 @@ machine() {
 	echo "musl: $(ver musl) gcc: $(gcc -dumpfullversion 2>/dev/null || echo none)"
 	echo "runc: $(runc --version 2>/dev/null | head -n 1 | awk '{print $3}')"
 	echo "tini: $(ver tini) catatonit: $(ver catatonit) dumb-init: $(ver dumb-init)"
-	echo "bench: BENCH_N=$n BENCH_BOOT_N=${BENCH_BOOT_N:-7} BENCH_MOUNTS_N=${BENCH_MOUNTS_N:-5} BENCH_REAP_N=${BENCH_REAP_N:-5} BENCH_REAP_ORPHANS=${BENCH_REAP_ORPHANS:-10000} BENCH_SIGNAL_N=${BENCH_SIGNAL_N:-300} BENCH_SMOKE=${BENCH_SMOKE:-0}"
+	echo "bench: BENCH_N=$n BENCH_BOOT_N=${BENCH_BOOT_N:-7} BENCH_MOUNTS_N=${BENCH_MOUNTS_N:-5} BENCH_REAP_N=${BENCH_REAP_N:-5} BENCH_REAP_ORPHANS=${BENCH_REAP_ORPHANS:-10000} BENCH_SIGNAL_N=${BENCH_SIGNAL_N:-300} BENCH_UPGRADE_N=${BENCH_UPGRADE_N:-5} BENCH_SMOKE=${BENCH_SMOKE:-0}"
 }
 
 # The inits that reap and forward (items 3 and 4): LABEL INIT-ARGV, ":::"
@@ -270,17 +272,11 @@ item_size() {
 	done
 }
 
-# Item 6 will time recording the image's lower and computing the shadow
-# report on the Debian image once that feature exists: bench/upgrade.sh
-# defining bench_upgrade, sourced here when present.
+# Item 6: the image records (issue 11) on the Debian image, bench/upgrade.sh.
 item_upgrade() {
-	if [ -f "$top/bench/upgrade.sh" ]; then
-		# shellcheck source=/dev/null
-		source "$top/bench/upgrade.sh"
-		bench_upgrade
-	else
-		echo "== item 6: image-upgrade bookkeeping: not measured yet (the feature does not exist; hook: bench/upgrade.sh)"
-	fi
+	# shellcheck source=bench/upgrade.sh
+	source "$top/bench/upgrade.sh"
+	bench_upgrade
 }
 
 main() {

@@ -25,7 +25,7 @@ test_smoke() {
 	# The machine's details and every item's heading are in the results.
 	for re in '^kernel: ' '^cpu: ' '^cores: ' '^cgroup: ' '^runc: ' '^== start-up' '^== handoff' \
 		'^== resident memory' '^== item 1: OS boot cost' '^== item 2: prepare cost' '^== item 3: reaping' \
-		'^== item 4: signal forwarding' '^== item 5: sizes' '^== item 6: ' 'B / A: x[0-9.]+ on the medians' \
+		'^== item 4: signal forwarding' '^== item 5: sizes' '^== item 6: image records on the Debian image' 'B / A: x[0-9.]+ on the medians' \
 		'fixed part .* per mount' '^musl: float formatting' '^inih' '^libcap' '^musl: malloc' '^musl: getopt'; do
 		assert_file_has_content "$res.md" "$re"
 	done
@@ -43,6 +43,9 @@ need = {
     "signal": ["stint", "tini", "catatonit"],
     "size-stint": ["total on disk (stripped)"],
     "size-stint-peer": ["total on disk (stripped)"],
+    "upgrade": ["first boot on an image: walk, manifest, record", "every boot on the same image: metadata walk",
+                "a boot on a new image: manifest, shadow report", "the shadow report alone (diff --shadowed)"],
+    "upgrade-size": ["manifest of the image (bytes)", "shadowed entries"],
 }
 bad = []
 for item, labels in need.items():

@@ -56,6 +56,7 @@ static const char *const carry_v[] = { "auto", "none", "list", NULL };
 static const char *const cgroup_v[] = { "keep", "rw", NULL };
 static const char *const mid_v[] = { "keep", "generate", NULL };
 static const char *const hostkeys_v[] = { "keep", "regenerate", NULL };
+static const char *const image_change_v[] = { "allow", "warn", "refuse", NULL };
 
 #define F(field) offsetof(struct peer_config, field)
 #define LIST_SEPS ", \t"
@@ -100,6 +101,10 @@ static const struct cfg_key keys[] = {
 	{ "ssh-host-keys", NULL, "regenerate", NULL,
 	  "regenerate: the image's SSH host keys are replaced by the pod's own (made on its first boot)",
 	  .u.choices = hostkeys_v, .off = F(ssh_host_keys), .type = CFG_ENUM },
+	{ "on-image-change", "STINT_PEER_ON_IMAGE_CHANGE", "warn", NULL,
+	  "a start on another image: boot (allow), boot and log the shadow report (warn), or boot nothing until "
+	  "`stint-peer image accept` (refuse)",
+	  .u.choices = image_change_v, .off = F(on_image_change), .type = CFG_ENUM },
 	{ "notify", NULL, NULL, "PATH", "serve an sd_notify socket here, shown in the new root at notify-target",
 	  .off = F(notify), .type = CFG_PATH },
 	{ "notify-target", NULL, "/run/host/notify/notify.sock", "PATH",
@@ -171,6 +176,47 @@ const struct cfg_program peer_doctor_program = {
 	.epilog = PEER_EPILOG,
 };
 
+/* The commands a user runs in the sidecar about the volume's image and
+ * upper layer (docs/peer.md): they read the keys that locate the volume
+ * (state=, or upper= and work=), from peer.ini like prepare. */
+const struct cfg_program peer_image_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer image [show] [-c FILE] [--state DIR]\n"
+		 "       stint-peer image accept [-c FILE] [--state DIR]\n"
+		 "       stint-peer image record [-c FILE] [--state DIR] [--on-image-change POLICY] IMAGE-DIR\n"
+		 "show: the image records of the persistent volume (meta/) and the last shadow report;\n"
+		 "accept: let the image on-image-change=refuse stopped boot at the next start;\n"
+		 "record: record IMAGE-DIR as the volume's image, as prepare does at a boot.\n\n",
+	.epilog = PEER_EPILOG,
+};
+
+const struct cfg_program peer_diff_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer diff [--shadowed] [--json] [-c FILE] [--state DIR]\n"
+		 "What the upper layer adds (A), changes (C), deletes (D) and replaces (R: an opaque\n"
+		 "directory) relative to the current image, from its manifest on the volume.\n"
+		 "--shadowed: the upper's entries that hide a change between the previous image and\n"
+		 "the current one (the shadow report). --json: one JSON document.\n\n",
+	.epilog = PEER_EPILOG,
+};
+
+const struct cfg_program peer_export_program = {
+	.name = "stint-peer",
+	.section = "peer",
+	.keys = keys,
+	.n_keys = ARRAY_SIZE(keys),
+	.usage = "usage: stint-peer export [-c FILE] [--state DIR] OUT.tar|-\n"
+		 "The upper layer as an OCI image layer (tar, whiteouts as .wh. entries) into OUT.tar\n"
+		 "or stdout: `buildah add CTR OUT.tar /` and `buildah commit` put it on the old image.\n\n",
+	.epilog = PEER_EPILOG,
+};
+
 const struct cfg_program peer_global_program = {
 	.name = "stint-peer",
 	.section = "peer",
@@ -185,6 +231,9 @@ const struct cfg_program peer_global_program = {
 		 "  enter [--run-dir DIR] [--] [CMD]...   (in the sidecar) run CMD inside the booted OS\n"
 		 "  attach [--target DIR] [--] [CMD]...   (in the sidecar) the sidecar's tools beside the OS\n"
 		 "  doctor [-c FILE] [--json]   check what a boot needs, with the fixes\n"
+		 "  image [show | accept | record DIR] [-c FILE]   the volume's image records\n"
+		 "  diff [--shadowed] [--json] [-c FILE]   the upper layer against the image\n"
+		 "  export [-c FILE] OUT.tar|-   the upper layer as an OCI layer tarball\n"
 		 "`stint-peer prepare --help` lists the keys.\n\nOptions before COMMAND:\n",
 	.epilog = "See stint-peer(8) and docs/peer.md.\n",
 };

@@ -40,12 +40,11 @@ int dirfile_write(int dirfd, const char *name, const void *buf, size_t len, mode
 	return 0;
 }
 
-ssize_t dirfile_read(int dirfd, const char *name, char *buf, size_t cap)
+int dirfile_open_read(int dirfd, const char *name)
 {
 	cleanup_fd int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	cleanup_fd int fd = -1;
 	struct stat a, b;
-	ssize_t n;
 
 	if (path < 0 || fstat(path, &a) < 0)
 		return -1;
@@ -62,6 +61,17 @@ ssize_t dirfile_read(int dirfd, const char *name, char *buf, size_t cap)
 		errno = EINVAL;
 		return -1;
 	}
+	return steal_fd(&fd);
+}
+
+ssize_t dirfile_read(int dirfd, const char *name, char *buf, size_t cap)
+{
+	cleanup_fd int fd = dirfile_open_read(dirfd, name);
+	struct stat b;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &b) < 0)
+		return -1;
 	if ((size_t)b.st_size >= cap) {
 		errno = EFBIG;
 		return -1;
@@ -71,4 +81,28 @@ ssize_t dirfile_read(int dirfd, const char *name, char *buf, size_t cap)
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+int dirfile_create(int dirfd, const char *name, char *tmp, size_t len, mode_t mode)
+{
+	int fd = create_temp(dirfd, name, tmp, len, mode);
+
+	if (fd < 0)
+		return fail_errno("create a new %s", name);
+	return fd;
+}
+
+int dirfile_commit(int dirfd, const char *tmp, const char *name, int fd)
+{
+	if (fsync(fd) < 0) {
+		fail_errno("write %s", tmp);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		fail_errno("replace %s", name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return 0;
 }

@@ -21,4 +21,15 @@ int dirfile_write(int dirfd, const char *name, const void *buf, size_t len, mode
  * a regular file; EFBIG: longer than cap - 1). */
 ssize_t dirfile_read(int dirfd, const char *name, char *buf, size_t cap);
 
+/* Open `name` in dirfd for reading, as dirfile_read() does (a regular file
+ * only, never a device or a FIFO). Returns the fd or -1 with errno. */
+int dirfile_open_read(int dirfd, const char *name);
+
+/* For files too long for one buffer: a new temp file beside `name` (its
+ * name into tmp, at least 64 bytes), written by the caller, then
+ * dirfile_commit() syncs it and renames it over `name` (or removes it on
+ * failure). Both return -1 with fail(). */
+int dirfile_create(int dirfd, const char *name, char *tmp, size_t len, mode_t mode);
+int dirfile_commit(int dirfd, const char *tmp, const char *name, int fd);
+
 #endif

@@ -8,6 +8,9 @@
  *   stint-peer enter [--run-dir DIR] [--] [COMMAND [ARG]...]
  *   stint-peer attach [--target DIR] [--] [COMMAND [ARG]...]
  *   stint-peer doctor [-c peer.ini] [--json] [--KEY VALUE]...
+ *   stint-peer image [show | accept | record DIR] [-c peer.ini]
+ *   stint-peer diff [--shadowed] [--json] [-c peer.ini]
+ *   stint-peer export [-c peer.ini] OUT.tar|-
  *
  * main() only parses and dispatches; the options are the key table of
  * src/peer/config.c, docs/peer.md describes them. */
@@ -18,6 +21,7 @@
 #include "stint/exitcode.h"
 #include "stint/log.h"
 #include "doctor.h"
+#include "image.h"
 #include "peer.h"
 #include "peer_config.h"
 
@@ -117,15 +121,26 @@ int main(int argc, char **argv)
 		return peer_attach(argc - a.first, sub);
 	/* Up to the command: options, and maybe a "--" that ended them. */
 	argc -= a.first;
-	if (strcmp(cmd, "prepare") == 0 || strcmp(cmd, "status") == 0 || strcmp(cmd, "doctor") == 0) {
-		int n_global = a.first - 1 - (strcmp(argv[a.first - 1], "--") == 0);
-		int rc;
+	/* The commands that read the key table: their options, and those
+	 * given before the command. */
+	{
+		static const struct {
+			const char *name;
+			int (*run)(int argc, char **argv);
+		} keyed[] = { { "prepare", prepare_main }, { "status", peer_status }, { "doctor", peer_doctor },
+			      { "image", peer_image },     { "diff", peer_diff },     { "export", peer_export } };
 
-		sub = join_args(n_global, argv + 1, argc, sub);
-		rc = cmd[0] == 'p' ? prepare_main(argc + n_global, sub) :
-		     cmd[0] == 'd' ? peer_doctor(argc + n_global, sub) : peer_status(argc + n_global, sub);
-		free(sub);
-		return rc;
+		for (size_t i = 0; i < sizeof(keyed) / sizeof(keyed[0]); i++) {
+			int n_global = a.first - 1 - (strcmp(argv[a.first - 1], "--") == 0);
+			int rc;
+
+			if (strcmp(cmd, keyed[i].name) != 0)
+				continue;
+			sub = join_args(n_global, argv + 1, argc, sub);
+			rc = keyed[i].run(argc + n_global, sub);
+			free(sub);
+			return rc;
+		}
 	}
 	log_error("unknown command '%s' (try --help)", cmd);
 	return EXIT_USAGE;

@@ -18,6 +18,7 @@ enum peer_cgroup { PEER_CGROUP_KEEP, PEER_CGROUP_RW };
 enum peer_machine_id { PEER_MACHINE_ID_KEEP, PEER_MACHINE_ID_GENERATE };
 enum peer_boot_id { PEER_BOOT_ID_KEEP, PEER_BOOT_ID_GENERATE };
 enum peer_ssh_host_keys { PEER_SSH_HOST_KEYS_KEEP, PEER_SSH_HOST_KEYS_REGENERATE };
+enum peer_image_change { PEER_IMAGE_ALLOW, PEER_IMAGE_WARN, PEER_IMAGE_REFUSE };
 
 struct peer_config {
 	const char *config_file; /* the peer.ini read, if any */
@@ -41,6 +42,7 @@ struct peer_config {
 	int machine_id;
 	int boot_id; /* each start its own boot id (identity.c) */
 	int ssh_host_keys; /* the image's SSH host keys replaced per pod */
+	int on_image_change; /* a start on another image than the last boot's */
 	long timeout_ms; /* wait for the init's ACK to READY */
 	long prepare_timeout_ms; /* the whole prepare worker */
 	long handshake_timeout_ms; /* connect and HELLO */
@@ -54,6 +56,8 @@ struct peer_config {
 extern const struct cfg_program peer_prepare_program, peer_status_program, peer_global_program;
 /* stint-peer doctor: prepare's keys, its own usage. */
 extern const struct cfg_program peer_doctor_program;
+/* image, diff, export: the same keys (they need the volume's). */
+extern const struct cfg_program peer_image_program, peer_diff_program, peer_export_program;
 
 /* Fill c for prepare or status (p) from every source, argv[0] being the
  * command. Returns -1 to go on (*first = the first operand), else the exit

@@ -131,6 +131,10 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 	pid_t pid;
 
 	*rootfd = -1;
+	/* The worker's own steps (the image walk) end a little before it is
+	 * killed, so that it can still say why. */
+	j->deadline = deadline_in(r->cfg->prepare_timeout_ms > 2000 ? r->cfg->prepare_timeout_ms - 1000 :
+								     r->cfg->prepare_timeout_ms);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return fail_errno("socketpair"), TARGET_FAILED;
 	pid = fork();

@@ -34,6 +34,7 @@
 #include "handoff.h"
 #include "cgroup.h"
 #include "identity.h"
+#include "image.h"
 #include "pivot.h"
 #include "target.h"
 #include "stint/util.h"
@@ -266,9 +267,76 @@ static int step_enter(struct job *j, struct mountinfo *mi, int *userns, int *roo
 	return 0;
 }
 
+static int by_path(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The image as the overlay will show it, readable: the one staged lower,
+ * or, for several lower= paths, a read-only overlay of them alone. */
+static int image_root(const struct job *j, int stagefd, const char *lowers, int userns)
+{
+	cleanup_fd int mnt = -1, fs = -1;
+	int fd;
+
+	if (j->nlower <= 1) {
+		fd = openat(stagefd, "lower0", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return fd < 0 ? fail_errno("open the staged image %s/lower0", j->root) : fd;
+	}
+	fs = sys_fsopen("overlay", STINT_FSOPEN_CLOEXEC);
+	if (fs < 0 || sys_fsconfig(fs, STINT_FSCONFIG_SET_STRING, "lowerdir", lowers, 0) < 0 ||
+	    (userns && sys_fsconfig(fs, STINT_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
+	    sys_fsconfig(fs, STINT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return fail_errno("a read-only overlay of the lowers %s (to identify the image)", lowers);
+	mnt = sys_fsmount(fs, STINT_FSMOUNT_CLOEXEC, STINT_MOUNT_ATTR_RDONLY | STINT_MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return fail_errno("fsmount the read-only overlay of %s", lowers);
+	fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? fail_errno("open the read-only overlay of %s", lowers) : fd;
+}
+
+/* Between steps 3 and 4: identify the image, record it on the volume,
+ * report what the upper shadows when it changed (image.c). The runtime's
+ * mount points leave their mtime out of the image's digest: a file the
+ * runtime creates to mount over gets a new one in every container. */
+static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, const char *lowers, int userns)
+{
+	struct stint_open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
+						 STINT_RESOLVE_NO_MAGICLINKS };
+	struct image_job ij = { .policy = j->cfg->on_image_change,
+				.pvfd = j->pv.base,
+				.deadline = j->deadline,
+				.procfd = j->procfd };
+	cleanup_fd int lower = -1, upper = -1;
+	const char **mounts = NULL;
+	int rc;
+
+	if ((lower = image_root(j, stagefd, lowers, userns)) < 0 ||
+	    (upper = sys_openat2(j->pv.base, j->pv.upper_rel, &how)) < 0) {
+		if (lower >= 0)
+			fail_errno("open the upper layer %s on the volume", j->pv.upper_rel);
+		if (j->cfg->on_image_change == PEER_IMAGE_REFUSE)
+			return -1;
+		log_warn("image: not recorded (booting anyway): %s", fail_reason());
+		return 0;
+	}
+	if (j->nlower == 0 && mi->n && (mounts = calloc(mi->n, sizeof(*mounts)))) {
+		for (size_t i = 0; i < mi->n; i++)
+			mounts[ij.n_mounts++] = mi->m[i].target;
+		qsort(mounts, ij.n_mounts, sizeof(*mounts), by_path);
+	}
+	ij.mounts = mounts;
+	ij.lowerfd = lower;
+	ij.upperfd = upper;
+	rc = image_check(&ij);
+	free(mounts);
+	return rc;
+}
+
 /* Steps 2-4: the layers staged under the new root, the overlay made from
  * them and put in their place. Returns the overlay's O_PATH fd. */
-static int step_overlay(struct job *j, int rootdir, int userns, int *mounted)
+static int step_overlay(struct job *j, const struct mountinfo *mi, int rootdir, int userns, int *mounted)
 {
 	char lowers[8192], upper[8192], work[8192];
 	cleanup_fd int stagefd = -1, ovl = -1;
@@ -292,6 +360,9 @@ static int step_overlay(struct job *j, int rootdir, int userns, int *mounted)
 	step_done(3, "upper", "persistent volume %s staged (upper %s, work %s)", j->pv.base_path, j->pv.upper_rel,
 		  j->pv.work_rel);
 	test_kill_at("upper");
+	if (step_image(j, mi, stagefd, lowers, userns) < 0)
+		return -1;
+	step_begin();
 
 	if ((ovl = overlay_make(lowers, upper, work, userns)) < 0)
 		return -1;
@@ -411,7 +482,7 @@ static int steps(struct job *j, int *mounted)
 	 * the staging area: it tells the pod's files from the image's. */
 	if (rc == 0 && (upperfd = identity_open_upper(j->pv.base, j->pv.upper_rel)) < 0)
 		rc = -1;
-	if (rc == 0 && (rootfd = step_overlay(j, rootdir, userns, mounted)) < 0)
+	if (rc == 0 && (rootfd = step_overlay(j, &mi, rootdir, userns, mounted)) < 0)
 		rc = -1;
 	if (rc == 0 && (step_identity(j, rootfd) < 0 || step_carry(j, &mi, rootfd, userns) < 0 ||
 			step_own_identity(j, rootfd, upperfd) < 0))

@@ -6,6 +6,7 @@
 #define STINT_TARGET_H
 
 #include "carry.h"
+#include "stint/deadline.h"
 #include "ns.h"
 #include "overlay.h"
 
@@ -23,6 +24,7 @@ struct job {
 	int notify_fd; /* clone of the notify socket, or -1 */
 	struct chain pv_chain, sock_chain;
 	int have_sock_chain;
+	msec_t deadline; /* the worker's end (prepare-timeout) */
 };
 
 /* Outcome sent up the pipe to the peer's main process. */

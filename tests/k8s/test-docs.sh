@@ -53,7 +53,7 @@ test_peer_options() {
 	[ -x "$STINT_PEER" ] || fail "$STINT_PEER not built"
 	local sub
 	options_documented stint-peer.8.scd "$STINT_PEER"
-	for sub in exec ready abort prepare status enter attach doctor; do
+	for sub in exec ready abort prepare status enter attach doctor image diff export; do
 		"$STINT_PEER" "$sub" --help >/dev/null 2>&1 || continue
 		options_documented stint-peer.8.scd "$STINT_PEER" "$sub"
 	done
@@ -178,6 +178,8 @@ no OS booted yet
 the OS is not running: the init of boot
 this peer holds no handle on the running OS
 after it was asked to halt
+upper entries shadowing the new image: 
+on-image-change=refuse: the image changed from 
 EOF
 	[ ${#missing[@]} -eq 0 ] || { printf '%s\n' "${missing[@]}"; fail "README.md and the code disagree"; }
 }

@@ -48,6 +48,7 @@ static const struct sample peer_samples[] = {
 	{ "machine-id", "generate", "generate" },
 	{ "boot-id", "keep", "keep" },
 	{ "ssh-host-keys", "keep", "keep" },
+	{ "on-image-change", "refuse", "refuse" },
 	{ "notify", "/n.sock", "/n.sock" },
 	{ "notify-target", "/run/t/n.sock", "/run/t/n.sock" },
 	{ "run-dir", "/run/p", "/run/p" },
@@ -73,8 +74,9 @@ static void test_defaults(void)
 	memset(&c, 0, sizeof(c));
 	ok(cfg_defaults(&peer_prepare_program, &c, err, sizeof(err)) == 0, "defaults parse: %s", err);
 	ok(c.mode == PEER_MODE_PIVOT && c.then == PEER_THEN_WAIT && c.carry == PEER_CARRY_AUTO &&
-		   c.cgroup == PEER_CGROUP_KEEP && c.machine_id == PEER_MACHINE_ID_KEEP && c.lower.n == 0,
-	   "enum defaults: pivot, wait, auto, keep, keep; lower = image");
+		   c.cgroup == PEER_CGROUP_KEEP && c.machine_id == PEER_MACHINE_ID_KEEP && c.lower.n == 0 &&
+		   c.on_image_change == PEER_IMAGE_WARN,
+	   "enum defaults: pivot, wait, auto, keep, keep, warn; lower = image");
 	ok(c.boot_id == PEER_BOOT_ID_GENERATE && c.ssh_host_keys == PEER_SSH_HOST_KEYS_REGENERATE,
 	   "identity defaults: a boot id per start, the pod's own SSH host keys");
 	ok(c.timeout_ms == 30000 && c.prepare_timeout_ms == 60000 && c.handshake_timeout_ms == 10000 &&
