@@ -272,13 +272,18 @@ int overlay_make(const char *lowers, const char *upper, const char *work, int us
 
 	if (fs < 0)
 		return fail_errno("fsopen overlay (is the overlay module loaded?)");
-	/* index=off and metacopy=off whatever the kernel's defaults: the
-	 * upper must keep mounting over a NEW image (an upgrade is a different
-	 * lower), which the index refuses, and every upper file must carry
-	 * its own data rather than point into an old lower. */
+	/* index=off, metacopy=off and redirect_dir=follow whatever the
+	 * kernel's defaults: the upper must keep mounting over a NEW image (an
+	 * upgrade is a different lower), which the index refuses; every upper
+	 * file must carry its own data rather than point into an old lower;
+	 * and a renamed directory must be copied up whole (rename gives EXDEV,
+	 * tools fall back to a copy) rather than redirect into a lower that
+	 * the next image may not have — stint-peer diff and export read the
+	 * upper as complete. (With userxattr the kernel takes nofollow only.) */
 	if (set_str(fs, "source", "stint") < 0 || set_str(fs, "lowerdir", lowers) < 0 ||
 	    set_str(fs, "upperdir", upper) < 0 || set_str(fs, "workdir", work) < 0 ||
 	    set_str(fs, "index", "off") < 0 || set_str(fs, "metacopy", "off") < 0 ||
+	    set_str(fs, "redirect_dir", userxattr ? "nofollow" : "follow") < 0 ||
 	    (userxattr && sys_fsconfig(fs, STINT_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0))
 		return fail_errno("overlay options lowerdir=%s,upperdir=%s,workdir=%s", lowers, upper, work);
 	if (sys_fsconfig(fs, STINT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
