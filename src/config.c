@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "stint/config.h"
+#include "stint/format.h"
 #include "stint/log.h"
 #include "stint/proto.h"
 #include "stint/util.h"
@@ -515,22 +516,6 @@ int cfg_load(const struct cfg_program *p, void *cfg, int argc, char **argv, stru
 
 /* --help */
 
-static void put(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(int fd, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (n > 0 && write(fd, line, (size_t)n) < 0) {
-		/* stdout closed: nothing to tell anyone */
-	}
-}
 
 static void put_str(int fd, const char *s)
 {
@@ -585,7 +570,7 @@ static void help_line(int fd, const struct cfg_key *k, bool file_key)
 		snprintf(opt, sizeof(opt), "  -%c, --%s%s%s", k->short_opt, k->name, *m ? " " : "", m);
 	else
 		snprintf(opt, sizeof(opt), "      --%s%s%s", k->name, *m ? " " : "", m);
-	put(fd, "%-28s %s%s\n", opt, k->help, details(k, more, sizeof(more)));
+	fd_printf(fd, "%-28s %s%s\n", opt, k->help, details(k, more, sizeof(more)));
 }
 
 void cfg_help(const struct cfg_program *p, int fd, unsigned mask)
@@ -599,7 +584,7 @@ void cfg_help(const struct cfg_program *p, int fd, unsigned mask)
 		file_only |= !in_argv(k, 0);
 	}
 	if (file_only && !mask) {
-		put(fd, "\nOnly in the [%s] section of the file:\n", p->section);
+		fd_printf(fd, "\nOnly in the [%s] section of the file:\n", p->section);
 		for (const struct cfg_key *k = p->keys; k < p->keys + p->n_keys; k++) {
 			if (!in_argv(k, 0))
 				help_line(fd, k, true);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 struct out {
 	char *buf;
@@ -200,4 +201,20 @@ int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...)
 	n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+int fd_printf(int fd, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	return (int)write(fd, line, (size_t)n);
 }

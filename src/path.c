@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stint/path.h"
@@ -41,4 +42,18 @@ int path_is_under(const char *path, const char *dir)
 	if (strcmp(dir, "/") == 0)
 		return path[0] == '/';
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+void path_common_dir(const char *a, const char *b, char *out, size_t len)
+{
+	size_t i = 0, last = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/')
+			last = i;
+		i++;
+	}
+	if ((a[i] == '\0' || a[i] == '/') && (b[i] == '\0' || b[i] == '/'))
+		last = i;
+	snprintf(out, len, "%.*s", (int)(last ? last : 1), a);
 }

@@ -14,6 +14,10 @@ int path_split(const char *path, char *dir, size_t dirlen, char *name, size_t na
  * Returns the fd or -1 with errno. */
 int path_open_parent(const char *path, char *name, size_t namelen);
 
+/* The deepest directory holding both a and b (absolute, normalized paths:
+ * no "//", ".", ".."): "/pv/os/upper", "/pv/os/work" -> "/pv/os". */
+void path_common_dir(const char *a, const char *b, char *out, size_t len);
+
 /* Is `path` equal to `dir` or below it? (component-aware: /ab is not
  * under /a) */
 int path_is_under(const char *path, const char *dir);

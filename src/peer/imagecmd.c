@@ -14,6 +14,7 @@
 
 #include "stint/log.h"
 #include "peer_config.h"
+#include "stint/path.h"
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "dirfile.h"
@@ -22,22 +23,6 @@
 #include "obuf.h"
 #include "record.h"
 #include "shadow.h"
-
-/* upper= and work= without state=: the volume is their deepest common
- * directory, as prepare makes it (overlay.c). */
-static void common_dir(const char *a, const char *b, char *out, size_t len)
-{
-	size_t i = 0, last = 0;
-
-	while (a[i] && a[i] == b[i]) {
-		if (a[i] == '/')
-			last = i;
-		i++;
-	}
-	if ((a[i] == '\0' || a[i] == '/') && (b[i] == '\0' || b[i] == '/'))
-		last = i;
-	snprintf(out, len, "%.*s", (int)(last ? last : 1), a);
-}
 
 int image_open_volume(const struct peer_config *c, int *base, int *meta, int *upper)
 {
@@ -53,7 +38,7 @@ int image_open_volume(const struct peer_config *c, int *base, int *meta, int *up
 	} else if (c->upper && c->work) {
 		size_t n;
 
-		common_dir(c->upper, c->work, dir, sizeof(dir));
+		path_common_dir(c->upper, c->work, dir, sizeof(dir));
 		n = strlen(dir);
 		rel = c->upper + (n == 1 ? 1 : n + 1);
 	} else {

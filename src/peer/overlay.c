@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "stint/log.h"
+#include "stint/path.h"
 #include "stint/syscalls.h"
 #include "mountinfo.h"
 #include "overlay.h"
@@ -179,21 +180,6 @@ int pv_upper_mode_check(const char *upper, const char *work, int userxattr, bool
 	return 0;
 }
 
-/* The deepest directory holding both a and b (both absolute, normalized). */
-static void common_parent(const char *a, const char *b, char *out, size_t outlen)
-{
-	size_t i = 0, last = 0;
-
-	while (a[i] && a[i] == b[i]) {
-		if (a[i] == '/')
-			last = i;
-		i++;
-	}
-	if ((a[i] == '\0' || a[i] == '/') && (b[i] == '\0' || b[i] == '/'))
-		last = i;
-	snprintf(out, outlen, "%.*s", (int)(last ? last : 1), a);
-}
-
 static int resolve_dirs(const struct peer_config *c, char *upper, char *work)
 {
 	char u[PATH_MAX], w[PATH_MAX];
@@ -240,7 +226,7 @@ int pv_prepare(const struct peer_config *c, int userxattr, struct pv *pv)
 		return fail("upper %s and work %s are on different filesystems; overlayfs needs one", upper, work);
 	if (pv_probe_fs(work, userxattr) < 0 || pv_upper_mode_check(upper, work, userxattr, true) < 0)
 		return -1;
-	common_parent(upper, work, pv->base_path, sizeof(pv->base_path));
+	path_common_dir(upper, work, pv->base_path, sizeof(pv->base_path));
 	n = strlen(pv->base_path);
 	if (n == 1)
 		n = 0; /* base "/" */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "stint/exitcode.h"
+#include "stint/format.h"
 #include "stint/log.h"
 #include "stint/path.h"
 #include "peer_config.h"
@@ -37,25 +38,6 @@ static int read_state(const struct peer_config *c, struct peer_state *st, char *
 	return state_load(dir, name, st);
 }
 
-/* One line on stderr, without the log prefix (a probe's answer), written
- * at once: stdio's fprintf would bring musl's vfprintf into the peer for
- * these five lines. */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char line[PATH_MAX + 256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
-		/* nowhere left to say it */
-	}
-}
 
 int peer_status(int argc, char **argv)
 {
@@ -77,21 +59,21 @@ int peer_status(int argc, char **argv)
 	rc = EXIT_SETUP;
 	if (read_state(&c, &st, where, sizeof(where)) < 0) {
 		if (errno == ENOENT)
-			say("not ready: no state file %s (the peer has not run yet)\n", where);
+			fd_printf(STDERR_FILENO, "not ready: no state file %s (the peer has not run yet)\n", where);
 		else
-			say("not ready: state file %s: %s\n", where,
+			fd_printf(STDERR_FILENO, "not ready: state file %s: %s\n", where,
 			    errno == EINVAL ? "not a regular state file" : strerror(errno));
 		goto out;
 	}
 	if (st.ready) {
 		if (!quiet)
-			say("ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
+			fd_printf(STDERR_FILENO, "ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
 		rc = EXIT_OK;
 	} else {
-		say("not ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
+		fd_printf(STDERR_FILENO, "not ready: %s%s%s\n", st.state, st.status[0] ? ": " : "", st.status);
 	}
 	if (verbose)
-		say("boots=%u\ninit=%s\n", st.boots, st.init);
+		fd_printf(STDERR_FILENO, "boots=%u\ninit=%s\n", st.boots, st.init);
 out:
 	return rc;
 }
