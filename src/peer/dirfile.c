@@ -20,14 +20,11 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t len, mode_
 	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 }
 
-int dirfile_write(int dirfd, const char *name, const void *buf, size_t len, mode_t mode, int sync)
+/* Put the written temporary file in place of `name` (after fsync when
+ * sync); on failure it is removed. */
+static int put_in_place(int dirfd, const char *tmp, const char *name, int fd, int sync)
 {
-	char tmp[64];
-	cleanup_fd int fd = create_temp(dirfd, name, tmp, sizeof(tmp), mode);
-
-	if (fd < 0)
-		return fail_errno("create a new %s", name);
-	if (write(fd, buf, len) != (ssize_t)len || (sync && fsync(fd) < 0)) {
+	if (sync && fsync(fd) < 0) {
 		fail_errno("write %s", tmp);
 		unlinkat(dirfd, tmp, 0);
 		return -1;
@@ -38,6 +35,21 @@ int dirfile_write(int dirfd, const char *name, const void *buf, size_t len, mode
 		return -1;
 	}
 	return 0;
+}
+
+int dirfile_write(int dirfd, const char *name, const void *buf, size_t len, mode_t mode, int sync)
+{
+	char tmp[64];
+	cleanup_fd int fd = create_temp(dirfd, name, tmp, sizeof(tmp), mode);
+
+	if (fd < 0)
+		return fail_errno("create a new %s", name);
+	if (write(fd, buf, len) != (ssize_t)len) {
+		fail_errno("write %s", tmp);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	return put_in_place(dirfd, tmp, name, fd, sync);
 }
 
 int dirfile_open_read(int dirfd, const char *name)
@@ -94,15 +106,5 @@ int dirfile_create(int dirfd, const char *name, char *tmp, size_t len, mode_t mo
 
 int dirfile_commit(int dirfd, const char *tmp, const char *name, int fd)
 {
-	if (fsync(fd) < 0) {
-		fail_errno("write %s", tmp);
-		unlinkat(dirfd, tmp, 0);
-		return -1;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		fail_errno("replace %s", name);
-		unlinkat(dirfd, tmp, 0);
-		return -1;
-	}
-	return 0;
+	return put_in_place(dirfd, tmp, name, fd, 1);
 }
