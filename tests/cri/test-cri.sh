@@ -68,7 +68,7 @@ peer_boots() {
 }
 
 probe_fails() { ! kubelet "$1" probe >/dev/null 2>&1; }
-probe_says() { kubelet "$1" probe 2>&1 | grep -qF -- "$2"; }
+probe_says() { kubelet "$1" probe 2>&1 | grep -cF -- "$2" >/dev/null; }
 heartbeat_after() { [ "$(os_sh "$1" cat /var/lib/demo/heartbeat)" != "$2" ]; }
 systemd_running() { [ "$(os_sh "$1" systemctl is-system-running)" = running ]; }
 
@@ -91,7 +91,7 @@ stop_os() {
 }
 
 # peer_synced POD: the peer synced the PV once the OS container ended.
-peer_synced() { kubelet "$1" logs stint-peer | grep -q 'persistent volume synced'; }
+peer_synced() { kubelet "$1" logs stint-peer | grep -c 'persistent volume synced' >/dev/null; }
 
 # probe_not_ready POD: right after the OS stopped, the readiness probe
 # fails, at the latest by the kubelet's next probe (periodSeconds 2).

@@ -158,8 +158,8 @@ t_attach() {
 	echo "$out"
 	grep -q demo-service <<<"$out" || fail "attach's ps does not list the OS's service"
 	! grep -q 'stint-peer.*prepare' <<<"$out" || fail "attach's ps lists the sidecar's peer"
-	pod_peer_exec netstat -tln | grep -q ':8080 ' && fail "the sidecar sees the OS's socket without attach"
-	attach -- netstat -tln | grep -q '127.0.0.1:8080 .*LISTEN' || fail "attach's netstat misses the OS's socket"
+	pod_peer_exec netstat -tln | grep -c ':8080 ' >/dev/null && fail "the sidecar sees the OS's socket without attach"
+	attach -- netstat -tln | grep -c '127.0.0.1:8080 .*LISTEN' >/dev/null || fail "attach's netstat misses the OS's socket"
 	assert_eq "$(attach -- hostname)" "attach-$mode" "the OS's hostname"
 	# The OS's root at /target, the sidecar's own files at /.
 	assert_eq "$(attach -- cat /target/var/lib/demo/boots)" 1 "the OS's boot count via /target"

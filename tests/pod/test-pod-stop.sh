@@ -278,7 +278,10 @@ t_halt_failures() {
 	rc=0
 	out=$(pod_exec /usr/bin/stint halt now 2>&1) || rc=$?
 	assert_eq "$rc" 2 "an operand"
-	pod_exec /usr/bin/stint halt --help | grep -q '^Usage: stint halt' || fail "no --help"
+	# Whole output first: grep -q would quit early and, with pipefail, a
+	# writer cut short by SIGPIPE would read as no match.
+	out=$(pod_exec /usr/bin/stint halt --help 2>&1) || true
+	grep -q '^Usage: stint halt' <<<"$out" || fail "no --help: $out"
 	rc=0
 	out=$(unshare --pid --fork "$STINT" halt 2>&1) || rc=$?
 	echo "$out"
