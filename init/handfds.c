@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "init.h"
 #include "stint/log.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
 
 static const struct {
@@ -36,15 +36,11 @@ static void add(struct handfds *h, uint32_t tag, int fd)
 	h->fd[h->n++] = fd;
 }
 
+/* pidfd_open() sets O_CLOEXEC on the fd it returns; a kernel without it
+ * (Linux < 5.3) answers ENOSYS and no pidfd is handed over. */
 static int pidfd_self(void)
 {
-#ifdef SYS_pidfd_open
-	/* pidfd_open() sets O_CLOEXEC on the fd it returns. */
-	return (int)syscall(SYS_pidfd_open, getpid(), 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
+	return sys_pidfd_open(getpid(), 0);
 }
 
 int handfds_open(struct handfds *h)

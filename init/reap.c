@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "init.h"
 #include "stint/log.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
 
 int reap_children(pid_t main, int *main_status)
@@ -57,7 +57,7 @@ int dir_each(int dirfd, int (*fn)(const char *name, void *arg), void *arg)
 	char buf[4096] __attribute__((aligned(8)));
 	long n;
 
-	while ((n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf))) > 0) {
+	while ((n = sys_getdents64(dirfd, buf, sizeof(buf))) > 0) {
 		for (long at = 0; at < n; at += ((struct entry *)(buf + at))->reclen) {
 			const char *name = ((struct entry *)(buf + at))->name;
 

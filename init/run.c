@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "init.h"
 #include "stint/deadline.h"
 #include "stint/log.h"
+#include "stint/syscalls.h"
 #include "stint/util.h"
 
 /* The workload inherits 0, 1 and 2 only: the namespace fds, the socket and
@@ -40,10 +40,9 @@ void close_fds_from(int first)
 {
 	struct fd_sweep s = { first, -1 };
 
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+	/* close_range (Linux >= 5.9; ENOSYS before, then the sweep below). */
+	if (sys_close_range((unsigned)first, ~0U, 0) == 0)
 		return;
-#endif
 	s.dirfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s.dirfd < 0 || dir_each(s.dirfd, close_listed, &s) < 0) {
 		/* No /proc in the new root: close a generous range instead. */

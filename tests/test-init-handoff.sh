@@ -74,7 +74,8 @@ test_ready_file() {
 	assert_not_exists "$SOCKDIR/ready"
 	assert_file_has_content "$TEST_TMP/t.err" 'removed stale ready-file'
 	$PYPEER "$SOCK" disconnect
-	sleep 0.2
+	wait_for 10 grep -q 'peer disconnected before ready; waiting for the next peer' "$TEST_TMP/t.err" ||
+		fail "the init did not notice the peer leave"
 	assert_eq "$(cat "$TEST_TMP/t.rc" 2>/dev/null)" ""
 	touch "$SOCKDIR/ready"
 	assert_eq "$(wait_init t)" 0
@@ -197,7 +198,11 @@ test_orphans_of_a_joining_peer_are_reaped() {
 	pid=$(init_host_pid)
 	# A process that joins the init's pid namespace and leaves 20 orphans.
 	nsenter -t "$pid" -p -m -- sh -c 'for i in $(seq 20); do (sleep 0.1 &); done'
-	sleep 0.5
+	# The init has no child of its own yet (no command runs before the
+	# handoff): every child it has is one of those orphans, and each must
+	# go, zombie or not.
+	wait_for 10 eval '[ -z "$(ps -o pid= --ppid "$pid")" ]' ||
+		fail "children left under the init: $(ps -o pid=,stat=,comm= --ppid "$pid" | tr '\n' ' ')"
 	zombies=$(ps -o stat= --ppid "$pid" | grep -c Z || true)
 	assert_eq "$zombies" 0 "zombies left under the init"
 	kill -TERM "$pid"
@@ -233,7 +238,8 @@ test_stale_socket_replaced() {
 	mkdir -p "$SOCKDIR"
 	$PY -c 'import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).bind(sys.argv[1])' "$SOCK"
 	start_init t "$DEFAULT_CAPS" -s "$SOCK" --root "$NEWROOT" -- /probe
-	sleep 0.2
+	# The stale socket is there from the start: wait for stint's own.
+	wait_for 10 grep -q 'serving the handoff' "$TEST_TMP/t.err" || fail "the init does not serve"
 	assert_eq "$($PYPEER "$SOCK" ready)" ACK
 	assert_eq "$(wait_init t)" 0
 }

@@ -283,7 +283,7 @@ static void probe_remove(const char *dir, int depth)
 	char path[PATH_MAX];
 	long n;
 
-	while (fd >= 0 && depth > 0 && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+	while (fd >= 0 && depth > 0 && (n = sys_getdents64(fd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n;) {
 			const char *name = buf + off + 19; /* linux_dirent64: ino 8, off 8, reclen 2, type 1 */
 			unsigned short reclen;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/capability.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "stint/log.h"
@@ -17,7 +17,6 @@
 
 #define OS_FILE_MAX 65536 /* /etc/passwd or an environment: read at most this */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CAP_VERSION_3 0x20080522
 
 /* Read `path` of the OS (absolute, resolved inside rootfd) into buf, at
  * most cap - 1 bytes, NUL-terminated. The name is looked at (O_PATH) and
@@ -178,21 +177,16 @@ void os_info_read(int rootfd, unsigned pid, struct os_info *o)
 
 int os_caps_apply(const struct os_info *o)
 {
-	struct {
-		uint32_t version;
-		int pid;
-	} hdr = { CAP_VERSION_3, 0 };
-	struct {
-		uint32_t effective, permitted, inheritable;
-	} data[2];
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
 
 	if (!o->have_caps)
 		return 0;
-	if (syscall(SYS_capget, &hdr, data) < 0)
+	if (capget(&hdr, data) < 0)
 		return fail_errno("capget");
 	data[0].inheritable = (uint32_t)(o->cap_inh & o->cap_bnd);
 	data[1].inheritable = (uint32_t)((o->cap_inh & o->cap_bnd) >> 32);
-	if (syscall(SYS_capset, &hdr, data) < 0)
+	if (capset(&hdr, data) < 0)
 		return fail_errno("set the inheritable capabilities to the OS init's (%#llx)",
 				  (unsigned long long)o->cap_inh);
 	/* A root process's exec gets inheritable | bounding: this bounding

@@ -157,7 +157,7 @@ test_no_socket_after_switch() {
 	# --then wait: stays up (a sidecar must not exit) until SIGTERM.
 	"$STINT_PEER" -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" --then wait 2>"$POD_DIR/wait.log" &
 	pid=$!
-	sleep 0.5
+	wait_for 10 grep -q 'then: waiting' "$POD_DIR/wait.log" || fail "--then wait did not reach its wait"
 	kill -0 "$pid" || fail "--then wait exited"
 	kill -TERM "$pid"
 	wait "$pid"

@@ -89,7 +89,6 @@ t_no_caps() {
 	# A notify socket, but busybox init never sends READY=1: not ready,
 	# although PID 1 runs and the root switched.
 	local out rc=0
-	sleep 0.5
 	out=$(status 2>&1) || rc=$?
 	echo "status: exit $rc: $out"
 	assert_eq "$rc" 1 "stint-peer status exit status without READY=1"
@@ -174,7 +173,7 @@ t_image_update() {
 t_peer_first() {
 	bb_pod peer-first k8s pivot "" --wait-socket 20
 	pod_start_peer
-	sleep 0.5
+	wait_for 10 grep -q 'waiting for one' "$POD_PEER_LOG" || { pod_logs; fail "the peer did not reach its wait"; }
 	_pod_running "$POD_PEER_ID" || { pod_logs; fail "the peer did not wait for the socket"; }
 	pod_start_os
 	wait_for 10 booted || { pod_logs; fail "the busybox OS did not boot"; }
