@@ -5,6 +5,7 @@
 #   make check        every test (TAP per test, one summary line at the end)
 #   make check SANITIZE=1   the same suite with ASan+UBSan binaries
 #   make bench        the benchmarks
+#   make fuzz         libFuzzer on the parsers, FUZZ_SECONDS per target (tests/fuzz/README.md)
 #   make install      PREFIX, BINDIR, MANDIR and DESTDIR honoured
 
 VERSION  := 0.1.0

@@ -255,7 +255,7 @@ static int decode_text(struct reader *r, const char *what, char *text, char *err
 	return 0;
 }
 
-int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *err, size_t errlen)
+static int decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *err, size_t errlen)
 {
 	struct reader r = { .p = buf, .left = len };
 	char magic[4];
@@ -299,5 +299,18 @@ int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *er
 	}
 	if (rc == 0 && r.left != 0)
 		return errorf(err, errlen, "%s: %zu unexpected trailing bytes", stint_msg_type_name(out->type), r.left);
+	return rc;
+}
+
+int stint_decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *err, size_t errlen)
+{
+	int rc = decode(buf, len, out, err, errlen);
+
+	/* A reason may quote the sender's bytes (a READY path): keep it one
+	 * printable line, since it is logged and sent back in an ERROR. */
+	for (char *p = err; rc < 0 && errlen > 0 && *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mountinfo.h"
 #include "stint/config.h"
@@ -99,44 +100,105 @@ static int parse_line(char *line, struct mount_entry *e)
 	return 0;
 }
 
-int mountinfo_read(int dirfd, const char *path, struct mountinfo *mi)
+/* Append a parsed entry; on failure the entry is freed. */
+static int append(struct mountinfo *mi, struct mount_entry *e)
+{
+	struct mount_entry *grown = realloc(mi->m, (mi->n + 1) * sizeof(*grown));
+
+	if (!grown) {
+		entry_free(e);
+		return -1;
+	}
+	mi->m = grown;
+	mi->m[mi->n++] = *e;
+	return 0;
+}
+
+int mountinfo_parse(const char *buf, size_t len, struct mountinfo *mi)
 {
 	cleanup_free char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
-	FILE *f;
-	int fd;
+
+	mi->m = NULL;
+	mi->n = 0;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (buf + i)) : len - i;
+		struct mount_entry e;
+
+		/* parse_line() cuts the line in place: work on a copy. */
+		if (n + 1 > cap) {
+			char *bigger = realloc(line, n + 1);
+
+			if (!bigger)
+				goto nomem;
+			line = bigger;
+			cap = n + 1;
+		}
+		memcpy(line, buf + i, n);
+		line[n] = '\0';
+		i += n + 1;
+		if (parse_line(line, &e) < 0)
+			continue; /* a line we cannot read is one we will not touch */
+		if (append(mi, &e) < 0)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	mountinfo_free(mi);
+	errno = ENOMEM;
+	return -1;
+}
+
+/* Read all of fd (a /proc file: its size is not known in advance). */
+static char *read_all(int fd, size_t *len)
+{
+	size_t cap = 16384;
+	char *buf = malloc(cap);
+
+	*len = 0;
+	while (buf) {
+		ssize_t r;
+
+		if (*len == cap) {
+			char *bigger = realloc(buf, cap *= 2);
+
+			if (!bigger)
+				break;
+			buf = bigger;
+		}
+		r = TEMP_FAILURE_RETRY(read(fd, buf + *len, cap - *len));
+		if (r == 0)
+			return buf;
+		if (r < 0) {
+			int saved = errno;
+
+			free(buf);
+			errno = saved;
+			return NULL;
+		}
+		*len += (size_t)r;
+	}
+	free(buf);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int mountinfo_read(int dirfd, const char *path, struct mountinfo *mi)
+{
+	cleanup_fd int fd = -1;
+	cleanup_free char *buf = NULL;
+	size_t len;
 
 	mi->m = NULL;
 	mi->n = 0;
 	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	f = fdopen(fd, "re");
-	if (!f) {
-		close(fd);
+	buf = read_all(fd, &len);
+	if (!buf)
 		return -1;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		struct mount_entry e, *grown;
-
-		if (line[len - 1] == '\n')
-			line[len - 1] = '\0';
-		if (parse_line(line, &e) < 0)
-			continue; /* a line we cannot read is one we will not touch */
-		grown = realloc(mi->m, (mi->n + 1) * sizeof(*grown));
-		if (!grown) {
-			entry_free(&e);
-			fclose(f);
-			mountinfo_free(mi);
-			errno = ENOMEM;
-			return -1;
-		}
-		mi->m = grown;
-		mi->m[mi->n++] = e;
-	}
-	fclose(f);
-	return 0;
+	return mountinfo_parse(buf, len, mi);
 }
 
 void mountinfo_free(struct mountinfo *mi)

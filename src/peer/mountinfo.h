@@ -27,6 +27,10 @@ struct mountinfo {
  * peer's own /proc and "self/mountinfo", read after setns: it shows the
  * task's current mount namespace). Returns 0 or -1 with errno. */
 int mountinfo_read(int dirfd, const char *path, struct mountinfo *mi);
+/* The same from text already in memory (pure: no I/O; the fuzzing target).
+ * Lines that do not parse are skipped. Returns 0, or -1 with errno ENOMEM
+ * (mi is then empty). */
+int mountinfo_parse(const char *buf, size_t len, struct mountinfo *mi);
 void mountinfo_free(struct mountinfo *mi);
 
 /* The topmost (last listed, i.e. visible) mount at `target`, or NULL. */

@@ -435,6 +435,13 @@ static void test_control_chars(void)
 	ok(n > 0 && decode(buf, (size_t)n, &m, err, sizeof(err)) == 0, "ABORT with control characters accepted");
 	is_str(m.text, "line1?stint: [+0 ms] forged??[31mred?", "control characters in ABORT become '?'");
 
+	/* A refused READY path is quoted in the reason, printable: found by
+	 * fuzzing (tests/fuzz/corpus/proto/ready-relative-path-with-newline). */
+	n = stint_encode_ready(buf, sizeof(buf), STINT_READY_CHROOT, "/x\nstint: forged\x1b");
+	buf[STINT_HDR_SIZE + 8] = 'x';
+	ok(refused(buf, (size_t)n, err, sizeof(err)) && strcmp(err, "READY: path 'xx?stint: forged?' is not absolute") == 0,
+	   "control characters of a refused READY path become '?' in the reason: %s", err);
+
 	/* Every control byte 1..31 and DEL. */
 	for (int i = 0; i < 31; i++)
 		all[i] = (char)(i + 1);
