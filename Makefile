@@ -6,6 +6,7 @@
 #   make check SANITIZE=1   the same suite with ASan+UBSan binaries
 #   make bench        the benchmarks
 #   make fuzz         libFuzzer on the parsers, FUZZ_SECONDS per target (tests/fuzz/README.md)
+#   make format       clang-format every C file (.clang-format; make check verifies)
 #   make install      PREFIX, BINDIR, MANDIR and DESTDIR honoured
 
 VERSION  := 0.1.0
@@ -70,6 +71,9 @@ $(O)/stint-peer: $(PEER_OBJ) $(COMMON_OBJ)
 clean:
 	rm -rf build/dev build/asan build/static build/test stint stint-peer
 
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
 FORCE:
 
-.PHONY: all clean FORCE
+.PHONY: all clean format FORCE

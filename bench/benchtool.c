@@ -216,7 +216,8 @@ static pid_t spawn_logged(char **argv, const char *log)
 	if (pid < 0)
 		die_errno("fork");
 	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY), out = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int in = open("/dev/null", O_RDONLY),
+		    out = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
 			fprintf(stderr, "benchtool: stdio for %s (%s): %s\n", argv[0], log ? log : "/dev/null",
@@ -232,8 +233,15 @@ static pid_t spawn_logged(char **argv, const char *log)
 
 static int cmd_boot(int argc, char **argv)
 {
-	struct boot b = { .timeout = 60, .nfd = -1, .wd_state = -1, .wd_sock = -1, .wd_scope = -1,
-			  .t_runc = -1, .t_sock = -1, .t_scope = -1, .t_ready = -1 };
+	struct boot b = { .timeout = 60,
+			  .nfd = -1,
+			  .wd_state = -1,
+			  .wd_sock = -1,
+			  .wd_scope = -1,
+			  .t_runc = -1,
+			  .t_sock = -1,
+			  .t_scope = -1,
+			  .t_ready = -1 };
 	int i, pidfd, status = 0, exited = 0;
 	long long t0, deadline;
 	pid_t pid;
@@ -286,7 +294,9 @@ static int cmd_boot(int argc, char **argv)
 	while (b.t_ready < 0 || !exited) {
 		/* Negative fds are skipped by poll(): no notify socket in
 		 * --state mode, no pidfd once CMD has exited. */
-		struct pollfd p[3] = { { b.inofd, POLLIN, 0 }, { b.nfd, POLLIN, 0 }, { exited ? -1 : pidfd, POLLIN, 0 } };
+		struct pollfd p[3] = { { b.inofd, POLLIN, 0 },
+				       { b.nfd, POLLIN, 0 },
+				       { exited ? -1 : pidfd, POLLIN, 0 } };
 		long long left = (deadline - now_ns()) / 1000000;
 
 		if (left <= 0)
@@ -340,7 +350,8 @@ static int cmd_time(int argc, char **argv)
 			die_errno("wait4 %s", argv[2]);
 	}
 	printf("%lld %lld\n", (now_ns() - t0) / 1000,
-	       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	       (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
+		       ru.ru_stime.tv_usec);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die("%s failed (status 0x%x; log %s)", argv[2], st, argv[0]);
 	return 0;

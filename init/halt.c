@@ -44,8 +44,8 @@ struct halt_opts {
 static const struct cfg_key halt_keys[] = {
 	{ "timeout", NULL, "30", "SECS", "wait at most SECS for the init to halt", .min = 1, .max = 3600,
 	  .off = F(timeout_ms), .short_opt = 't', .type = CFG_MS },
-	{ "signal", NULL, NULL, "SIG", "send SIG instead of the init's own halt signal",
-	  .off = F(signal), .type = CFG_STR },
+	{ "signal", NULL, NULL, "SIG", "send SIG instead of the init's own halt signal", .off = F(signal),
+	  .type = CFG_STR },
 	{ "quiet", NULL, NULL, NULL, "log errors only", .min = LOG_ERROR, .off = F(log_level), .short_opt = 'q',
 	  .type = CFG_FLAG },
 	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP },

@@ -316,8 +316,7 @@ static bool uid_allowed(const struct config *cfg, uid_t uid)
 static void send_hello(struct server *s)
 {
 	uint8_t buf[STINT_MSG_MAX];
-	long n = stint_encode_hello(buf, sizeof(buf), (uint32_t)getpid(), s->fds.tag, (uint32_t)s->fds.n,
-				    s->cfg->root);
+	long n = stint_encode_hello(buf, sizeof(buf), (uint32_t)getpid(), s->fds.tag, (uint32_t)s->fds.n, s->cfg->root);
 
 	if (n < 0 || stint_send(s->peer_fd, buf, (size_t)n, s->fds.fd, s->fds.n) < 0) {
 		log_warn("sending HELLO: %s; waiting for the next peer", strerror(errno));
@@ -426,7 +425,8 @@ static bool wait_once(struct server *s)
 
 	if (deadline_passed(s->deadline)) {
 		log_error("timed out after %ld.%ld s waiting for the peer%s", s->cfg->timeout_ms / 1000,
-			  s->cfg->timeout_ms % 1000 / 100, s->peer_fd >= 0 ? " (a peer is connected but did not finish)" : " to connect");
+			  s->cfg->timeout_ms % 1000 / 100,
+			  s->peer_fd >= 0 ? " (a peer is connected but did not finish)" : " to connect");
 		finish(s, HANDOFF_FAILED, NULL);
 		return true;
 	}
@@ -435,7 +435,8 @@ static bool wait_once(struct server *s)
 			 s->cfg->peer_timeout_ms / 1000);
 		close_peer(s);
 	}
-	n = poll(p, P_COUNT, deadline_poll_ms(deadline_min(s->deadline, s->peer_fd >= 0 ? s->peer_deadline : DEADLINE_NONE)));
+	n = poll(p, P_COUNT,
+		 deadline_poll_ms(deadline_min(s->deadline, s->peer_fd >= 0 ? s->peer_deadline : DEADLINE_NONE)));
 	if (n < 0) {
 		if (errno != EINTR)
 			log_warn("poll: %s", strerror(errno));
@@ -456,8 +457,14 @@ static bool wait_once(struct server *s)
 
 void handoff_run(const struct config *cfg, int sigfd, struct handoff_outcome *out)
 {
-	struct server s = { .cfg = cfg, .sigfd = sigfd, .listen_fd = -1, .peer_fd = -1, .sock_dir_fd = -1,
-			    .ino_fd = -1, .ready_dir_fd = -1, .out = out };
+	struct server s = { .cfg = cfg,
+			    .sigfd = sigfd,
+			    .listen_fd = -1,
+			    .peer_fd = -1,
+			    .sock_dir_fd = -1,
+			    .ino_fd = -1,
+			    .ready_dir_fd = -1,
+			    .out = out };
 
 	memset(out, 0, sizeof(*out));
 	out->result = HANDOFF_FAILED;
@@ -467,8 +474,7 @@ void handoff_run(const struct config *cfg, int sigfd, struct handoff_outcome *ou
 		log_error("stat /: %s", strerror(errno));
 		return;
 	}
-	if (handfds_open(&s.fds) < 0 || open_listener(&s) < 0 ||
-	    (cfg->ready_file && watch_ready_file(&s) < 0)) {
+	if (handfds_open(&s.fds) < 0 || open_listener(&s) < 0 || (cfg->ready_file && watch_ready_file(&s) < 0)) {
 		server_cleanup(&s);
 		return;
 	}

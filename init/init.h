@@ -22,7 +22,6 @@
 #include "stint/exitcode.h"
 #include "stint/proto.h"
 
-
 #define STINT_MAX_UIDS 32
 #define STINT_MAX_REWRITES 32
 #define STINT_DEFAULT_ROOT "/.stint/root"

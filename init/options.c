@@ -26,8 +26,7 @@ static int parse_any_path(const char *value, const char **field, char *err, size
 	return (*field = cfg_strndup(value, strlen(value), err, errlen)) ? 0 : -1;
 }
 
-static int parse_socket(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			size_t errlen)
+static int parse_socket(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	(void)cfg, (void)source;
 	if (strlen(value) > SUN_PATH_MAX)
@@ -36,8 +35,7 @@ static int parse_socket(void *cfg, void *field, const char *value, enum cfg_sour
 	return parse_any_path(value, field, err, errlen);
 }
 
-static int parse_ready_file(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			    size_t errlen)
+static int parse_ready_file(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	(void)cfg, (void)source;
 	return parse_any_path(value, field, err, errlen);
@@ -75,8 +73,7 @@ static int add_uid(struct config *cfg, char *item, char *err, size_t errlen)
 
 /* Every value replaces the list (it is short, and a partial merge of uid
  * lists would surprise). */
-static int parse_allow_uid(void *cfg_, void *field, const char *value, enum cfg_source source, char *err,
-			   size_t errlen)
+static int parse_allow_uid(void *cfg_, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	struct config *cfg = cfg_;
 
@@ -108,8 +105,7 @@ static int add_rewrite(struct config *cfg, char *item, char *err, size_t errlen)
 }
 
 /* Like every list: a higher source replaces, the same one extends. */
-static int parse_rewrite(void *cfg_, void *field, const char *value, enum cfg_source source, char *err,
-			 size_t errlen)
+static int parse_rewrite(void *cfg_, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	struct config *cfg = cfg_;
 
@@ -121,8 +117,7 @@ static int parse_rewrite(void *cfg_, void *field, const char *value, enum cfg_so
 	return each_item(value, add_rewrite, cfg, err, errlen);
 }
 
-static int parse_drop_caps(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			   size_t errlen)
+static int parse_drop_caps(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	(void)cfg, (void)source;
 	if (caps_validate(value, err, errlen) < 0)
@@ -132,8 +127,7 @@ static int parse_drop_caps(void *cfg, void *field, const char *value, enum cfg_s
 
 /* Split on blanks; no quoting, by design: use a wrapper script for more.
  * A second command line replaces the first. */
-static int parse_command(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			 size_t errlen)
+static int parse_command(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	struct strlist *l = field;
 
@@ -160,8 +154,8 @@ static const struct cfg_key keys[] = {
 	  .short_opt = 'r', .type = CFG_PATH },
 	{ "ready-file", "STINT_READY_FILE", NULL, "PATH", "the creation of PATH also means ready",
 	  .u.parse = parse_ready_file, .off = F(ready_file), .type = CFG_CUSTOM },
-	{ "timeout", "STINT_TIMEOUT", "0", "SECS", "wait at most SECS for the peer to finish, 0 = forever",
-	  .min = 0, .max = 86400, .off = F(timeout_ms), .short_opt = 't', .type = CFG_MS },
+	{ "timeout", "STINT_TIMEOUT", "0", "SECS", "wait at most SECS for the peer to finish, 0 = forever", .min = 0,
+	  .max = 86400, .off = F(timeout_ms), .short_opt = 't', .type = CFG_MS },
 	{ "peer-timeout", NULL, "120", "SECS", "a connected peer must send READY or ABORT within SECS", .min = 1,
 	  .max = 3600, .off = F(peer_timeout_ms), .type = CFG_MS },
 	{ "on-failure", "STINT_ON_FAILURE", "exit", NULL,
@@ -171,8 +165,8 @@ static const struct cfg_key keys[] = {
 	  .off = F(supervise), .type = CFG_BOOL },
 	{ "rewrite", NULL, NULL, "SIG:SIG", "supervise: rewrite a forwarded signal (repeatable, e.g. TERM:RTMIN+3)",
 	  .u.parse = parse_rewrite, .off = F(rewrite), .type = CFG_CUSTOM },
-	{ "grace", NULL, "0", "SECS", "supervise: when COMMAND exits, TERM the rest, wait SECS, then KILL",
-	  .min = 0, .max = 3600, .off = F(grace_ms), .type = CFG_MS },
+	{ "grace", NULL, "0", "SECS", "supervise: when COMMAND exits, TERM the rest, wait SECS, then KILL", .min = 0,
+	  .max = 3600, .off = F(grace_ms), .type = CFG_MS },
 	{ "forward-group", NULL, "no", NULL, "supervise: forward signals to COMMAND's process group",
 	  .off = F(forward_group), .short_opt = 'g', .type = CFG_BOOL },
 	{ "drop-caps", NULL, NULL, "LIST", "drop these capabilities (or \"all\") from the bounding set",
@@ -182,8 +176,8 @@ static const struct cfg_key keys[] = {
 	{ "container", NULL, "stint", "NAME", "set container=NAME for COMMAND if unset (\"\" = no)",
 	  .off = F(container), .type = CFG_STR },
 	{ "log-level", "STINT_LOG_LEVEL", "info", "LEVEL",
-	  "error, warn, info or debug (quiet = error, verbose = debug)",
-	  .u.parse = cfg_parse_log_level, .off = F(log_level), .type = CFG_CUSTOM },
+	  "error, warn, info or debug (quiet = error, verbose = debug)", .u.parse = cfg_parse_log_level,
+	  .off = F(log_level), .type = CFG_CUSTOM },
 	{ "command", NULL, "/sbin/init", "PROGRAM [ARG]...", "run this when no COMMAND follows the options",
 	  .u.parse = parse_command, .off = F(file_command), .type = CFG_CUSTOM, .flags = CFG_FILE_ONLY },
 	{ "verbose", NULL, NULL, NULL, "log every step and setting (= --log-level debug)", .min = LOG_DEBUG,

@@ -56,8 +56,7 @@ static int env_set(const char *name, const char *value, bool overwrite)
 			break;
 		}
 	}
-	v = mmap(NULL, (n + 2) * sizeof(*v) + entry_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		 0);
+	v = mmap(NULL, (n + 2) * sizeof(*v) + entry_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (v == MAP_FAILED)
 		return -1;
 	entry = (char *)(v + n + 2);

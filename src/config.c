@@ -111,8 +111,8 @@ int cfg_check_absolute(const char *s, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-int cfg_list_set(struct strlist *l, const char *value, const char *seps, enum cfg_source source,
-		 cfg_check_fn *check, char *err, size_t errlen)
+int cfg_list_set(struct strlist *l, const char *value, const char *seps, enum cfg_source source, cfg_check_fn *check,
+		 char *err, size_t errlen)
 {
 	size_t add = 0;
 
@@ -154,8 +154,7 @@ int cfg_list_set(struct strlist *l, const char *value, const char *seps, enum cf
 	return 0;
 }
 
-int cfg_parse_log_level(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			size_t errlen)
+int cfg_parse_log_level(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	int level = log_level_parse(value);
 
@@ -377,8 +376,7 @@ static const struct cfg_key *find_long(const struct cfg_program *p, const char *
 	return NULL;
 }
 
-static const struct cfg_key *find_short(const struct cfg_program *p, char c, unsigned mask, char *err,
-					size_t errlen)
+static const struct cfg_key *find_short(const struct cfg_program *p, char c, unsigned mask, char *err, size_t errlen)
 {
 	for (const struct cfg_key *k = p->keys; k < p->keys + p->n_keys; k++) {
 		if (k->short_opt == c && in_argv(k, mask))
@@ -407,8 +405,8 @@ static int take(void *cfg, const struct cfg_key *k, const char *value, bool appl
 	return 0;
 }
 
-static int long_option(const struct cfg_program *p, void *cfg, char **argv, int *i, int argc, unsigned mask,
-		       bool apply, struct cfg_args *out, char *err, size_t errlen)
+static int long_option(const struct cfg_program *p, void *cfg, char **argv, int *i, int argc, unsigned mask, bool apply,
+		       struct cfg_args *out, char *err, size_t errlen)
 {
 	const char *arg = argv[*i] + 2, *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -515,7 +513,6 @@ int cfg_load(const struct cfg_program *p, void *cfg, int argc, char **argv, stru
 }
 
 /* --help */
-
 
 static void put_str(int fd, const char *s)
 {

@@ -112,10 +112,9 @@ ssize_t stint_recv_raw(int sock, void *buf, size_t cap, struct stint_recv *r)
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof(control.buf)
+	};
 	ssize_t n;
 
 	r->nfds = 0;
@@ -131,8 +130,7 @@ ssize_t stint_recv_raw(int sock, void *buf, size_t cap, struct stint_recv *r)
 	return n;
 }
 
-int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err,
-		   size_t errlen)
+int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err, size_t errlen)
 {
 	/* One byte more than the largest message, so that a datagram of
 	 * STINT_MSG_MAX + 1 bytes is seen as too large, not cut. */

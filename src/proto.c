@@ -97,8 +97,7 @@ static int valid_path(const char *path, int allow_empty)
 	return path[0] == '/' && n <= STINT_PATH_MAX;
 }
 
-long stint_encode_hello(uint8_t *buf, size_t cap, uint32_t pid, const uint32_t *tags, uint32_t nfds,
-			const char *root)
+long stint_encode_hello(uint8_t *buf, size_t cap, uint32_t pid, const uint32_t *tags, uint32_t nfds, const char *root)
 {
 	struct cursor c;
 	size_t rlen;
@@ -127,8 +126,8 @@ long stint_encode_ready(uint8_t *buf, size_t cap, uint32_t mode, const char *pat
 	size_t plen = path ? strlen(path) : 0;
 	long total;
 
-	if ((mode != STINT_READY_CHROOT && mode != STINT_READY_PIVOTED) ||
-	    (mode == STINT_READY_PIVOTED && plen != 0) || !valid_path(path, 1)) {
+	if ((mode != STINT_READY_CHROOT && mode != STINT_READY_PIVOTED) || (mode == STINT_READY_PIVOTED && plen != 0) ||
+	    !valid_path(path, 1)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -188,7 +187,6 @@ static int get_u32(struct reader *r, uint32_t *v)
 {
 	return get(r, v, sizeof(*v));
 }
-
 
 /* Copy a string field, refusing NUL bytes inside it. */
 static int get_string(struct reader *r, char *dst, uint32_t n)
@@ -265,7 +263,7 @@ static int decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *e
 	memset(out, 0, sizeof(*out));
 	if (len < STINT_HDR_SIZE)
 		return errorf(err, errlen, "message of %zu bytes is shorter than the %d-byte header", len,
-			    STINT_HDR_SIZE);
+			      STINT_HDR_SIZE);
 	get(&r, magic, 4);
 	get(&r, &out->version, 2);
 	get(&r, &out->type, 2);
@@ -274,7 +272,7 @@ static int decode(const uint8_t *buf, size_t len, struct stint_msg *out, char *e
 		return errorf(err, errlen, "bad magic: not a stint protocol message");
 	if (out->version != STINT_PROTO_VERSION)
 		return errorf(err, errlen, "unsupported protocol version %u (this side speaks %d)", out->version,
-			    STINT_PROTO_VERSION);
+			      STINT_PROTO_VERSION);
 	if (plen != r.left)
 		return errorf(err, errlen, "length field says %u payload bytes but %zu arrived", plen, r.left);
 

@@ -50,8 +50,7 @@ enum {
 /* Stores the value of a CFG_CUSTOM key: `field` is the key's field in the
  * config at `cfg`. Returns 0, or -1 with the reason (without the key's
  * name) in err. */
-typedef int cfg_parse_fn(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-			 size_t errlen);
+typedef int cfg_parse_fn(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen);
 
 struct cfg_key {
 	const char *name; /* INI key and long option */
@@ -142,8 +141,8 @@ const char *cfg_strndup(const char *s, size_t n, char *err, size_t errlen);
  * it when source differs from the list's, extend it otherwise. check, if
  * not NULL, vets each item (s[0..n)) first. */
 typedef int cfg_check_fn(const char *s, size_t n, char *err, size_t errlen);
-int cfg_list_set(struct strlist *l, const char *value, const char *seps, enum cfg_source source,
-		 cfg_check_fn *check, char *err, size_t errlen);
+int cfg_list_set(struct strlist *l, const char *value, const char *seps, enum cfg_source source, cfg_check_fn *check,
+		 char *err, size_t errlen);
 cfg_check_fn cfg_check_absolute; /* "'x' is not an absolute path" */
 /* The log-level key of both programs (log_level_parse()), into an int. */
 cfg_parse_fn cfg_parse_log_level;

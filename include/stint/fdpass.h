@@ -46,7 +46,6 @@ enum stint_recv_result {
  * fds[0..*nfds) when the caller passes room for them; fds sent where none
  * are expected (maxfds == 0), fds beyond maxfds, and any fd of a bad message
  * are closed and reported as BAD. A HELLO's fd count must match its tags. */
-int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err,
-		   size_t errlen);
+int stint_recv_msg(int sock, struct stint_msg *msg, int *fds, size_t *nfds, size_t maxfds, char *err, size_t errlen);
 
 #endif

@@ -79,8 +79,7 @@ struct stint_msg {
 
 /* Encoders write one datagram into buf and return its length, or -1 with
  * errno EINVAL (bad argument) or EMSGSIZE (does not fit in cap). */
-long stint_encode_hello(uint8_t *buf, size_t cap, uint32_t pid, const uint32_t *tags, uint32_t nfds,
-			const char *root);
+long stint_encode_hello(uint8_t *buf, size_t cap, uint32_t pid, const uint32_t *tags, uint32_t nfds, const char *root);
 long stint_encode_ready(uint8_t *buf, size_t cap, uint32_t mode, const char *path);
 long stint_encode_text(uint8_t *buf, size_t cap, uint16_t type, const char *text);
 long stint_encode_ack(uint8_t *buf, size_t cap);

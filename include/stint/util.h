@@ -10,13 +10,13 @@
 
 #ifndef TEMP_FAILURE_RETRY
 /* musl lacks it; retry a call interrupted by a signal. */
-#define TEMP_FAILURE_RETRY(expr)                                               \
-	({                                                                     \
-		long _r;                                                       \
-		do                                                             \
-			_r = (long)(expr);                                     \
-		while (_r == -1L && errno == EINTR);                           \
-		_r;                                                            \
+#define TEMP_FAILURE_RETRY(expr)                                                                                       \
+	({                                                                                                             \
+		long _r;                                                                                               \
+		do                                                                                                     \
+			_r = (long)(expr);                                                                             \
+		while (_r == -1L && errno == EINTR);                                                                   \
+		_r;                                                                                                    \
 	})
 #endif
 

@@ -79,8 +79,9 @@ static int clone_os_trees(struct session *s, int rootfd, int *tree, int *proc)
 	if (own < 0 || cwd < 0)
 		return fail_errno("open this process's mount namespace and working directory");
 	if (setns(s->pidfd, CLONE_NEWNS) < 0)
-		return errno == ESRCH ? fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
-					fail_errno("enter the OS's mount namespace");
+		return errno == ESRCH ?
+			       fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
+			       fail_errno("enter the OS's mount namespace");
 	*tree = sys_open_tree(rootfd, "", flags | AT_EMPTY_PATH);
 	*proc = sys_open_tree(rootfd, "proc", flags | AT_SYMLINK_NOFOLLOW);
 	if (*tree < 0)

@@ -36,16 +36,16 @@ static inline uint64_t load64(const unsigned char *p)
 	return v;
 }
 
-#define G(a, b, c, d, x, y)                                                    \
-	do {                                                                   \
-		v[a] = v[a] + v[b] + (x);                                      \
-		v[d] = rotr(v[d] ^ v[a], 32);                                  \
-		v[c] = v[c] + v[d];                                            \
-		v[b] = rotr(v[b] ^ v[c], 24);                                  \
-		v[a] = v[a] + v[b] + (y);                                      \
-		v[d] = rotr(v[d] ^ v[a], 16);                                  \
-		v[c] = v[c] + v[d];                                            \
-		v[b] = rotr(v[b] ^ v[c], 63);                                  \
+#define G(a, b, c, d, x, y)                                                                                            \
+	do {                                                                                                           \
+		v[a] = v[a] + v[b] + (x);                                                                              \
+		v[d] = rotr(v[d] ^ v[a], 32);                                                                          \
+		v[c] = v[c] + v[d];                                                                                    \
+		v[b] = rotr(v[b] ^ v[c], 24);                                                                          \
+		v[a] = v[a] + v[b] + (y);                                                                              \
+		v[d] = rotr(v[d] ^ v[a], 16);                                                                          \
+		v[c] = v[c] + v[d];                                                                                    \
+		v[b] = rotr(v[b] ^ v[c], 63);                                                                          \
 	} while (0)
 
 static void compress(struct blake2b *s, const unsigned char *block, int last)

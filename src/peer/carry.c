@@ -321,8 +321,8 @@ static const struct mount_entry *index_by_id(const struct mount_index *ix, const
  * i's chain of parents? Walks that path's mounts from the last one down:
  * each step either answers or meets one of the (at most MAX_CHAIN + 1)
  * chain ids, so the walk is short however many mounts share the path. */
-static int later_stranger(const struct mount_index *ix, const struct mountinfo *mi, const char *p, size_t len,
-			  size_t i, const int *chain, size_t nchain)
+static int later_stranger(const struct mount_index *ix, const struct mountinfo *mi, const char *p, size_t len, size_t i,
+			  const int *chain, size_t nchain)
 {
 	const struct key *k = set_find(&ix->by_target, p, len);
 

@@ -22,8 +22,7 @@ bool cgroup_needs_guard(const struct mountinfo *mi, const char *path)
  * controllers for the sub-tree it manages. None of them raises a limit. */
 static bool stays_writable(const char *name)
 {
-	static const char *const keep[] = { "cgroup.procs", "cgroup.threads", "cgroup.subtree_control",
-					    "cgroup.type" };
+	static const char *const keep[] = { "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "cgroup.type" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
 		if (strcmp(name, keep[i]) == 0)

@@ -11,8 +11,7 @@
 #include "stint/util.h"
 
 /* "image" (the target's own root) or PATH[:PATH...]. */
-static int parse_lower(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-		       size_t errlen)
+static int parse_lower(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	struct strlist *l = field;
 
@@ -43,8 +42,7 @@ static int check_tmpfs(const char *s, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_tmpfs(void *cfg, void *field, const char *value, enum cfg_source source, char *err,
-		       size_t errlen)
+static int parse_tmpfs(void *cfg, void *field, const char *value, enum cfg_source source, char *err, size_t errlen)
 {
 	(void)cfg;
 	return cfg_list_set(field, value, ", \t", source, check_tmpfs, err, errlen);
@@ -63,8 +61,8 @@ static const char *const image_change_v[] = { "allow", "warn", "refuse", NULL };
 
 static const struct cfg_key keys[] = {
 	{ "config", NULL, "/etc/stint/peer.ini", "FILE",
-	  "INI file, section [peer] (default /etc/stint/peer.ini if present)",
-	  .off = F(config_file), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY | CFG_CONFIG_FILE },
+	  "INI file, section [peer] (default /etc/stint/peer.ini if present)", .off = F(config_file), .short_opt = 'c',
+	  .type = CFG_STR, .flags = CFG_ARGV_ONLY | CFG_CONFIG_FILE },
 	{ "socket", "STINT_SOCKET", NULL, "PATH", "the init's handoff socket, as the peer sees it (required)",
 	  .off = F(socket), .short_opt = 's', .type = CFG_PATH, .flags = CFG_GLOBAL },
 	{ "mode", "STINT_PEER_MODE", "pivot", NULL, "pivot_root the container, or let the init chroot",
@@ -110,11 +108,10 @@ static const struct cfg_key keys[] = {
 	{ "notify-target", NULL, "/run/host/notify/notify.sock", "PATH",
 	  "where the notify socket appears in the new root", .off = F(notify_target), .type = CFG_PATH },
 	{ "run-dir", "STINT_PEER_RUN_DIR", "/run/stint-peer", "DIR",
-	  "the peer's own files: state, trust record (a directory only the sidecar mounts)",
-	  .off = F(run_dir), .type = CFG_PATH },
+	  "the peer's own files: state, trust record (a directory only the sidecar mounts)", .off = F(run_dir),
+	  .type = CFG_PATH },
 	{ "state-file", "STINT_PEER_STATE_FILE", NULL, "PATH",
-	  "the readiness record `status` reads (default RUN-DIR/state)",
-	  .off = F(state_file), .type = CFG_PATH },
+	  "the readiness record `status` reads (default RUN-DIR/state)", .off = F(state_file), .type = CFG_PATH },
 	{ "ready-path", NULL, NULL, "PATH", "ready once PATH exists in the new root (inits without sd_notify)",
 	  .off = F(ready_path), .type = CFG_PATH },
 	{ "timeout", NULL, "30", "SECS", "wait for the init's answer to READY", .min = 1, .max = 3600,
@@ -126,8 +123,8 @@ static const struct cfg_key keys[] = {
 	{ "wait-socket", NULL, "0", "SECS", "wait for the socket to appear before concluding there is no init",
 	  .min = 0, .max = 86400, .off = F(wait_socket_ms), .type = CFG_MS },
 	{ "log-level", "STINT_LOG_LEVEL", "info", "LEVEL",
-	  "error, warn, info or debug (quiet = error, verbose = debug)",
-	  .u.parse = cfg_parse_log_level, .off = F(log_level), .type = CFG_CUSTOM },
+	  "error, warn, info or debug (quiet = error, verbose = debug)", .u.parse = cfg_parse_log_level,
+	  .off = F(log_level), .type = CFG_CUSTOM },
 	{ "verbose", NULL, NULL, NULL, "log debug lines too (= --log-level debug)", .min = LOG_DEBUG,
 	  .off = F(log_level), .short_opt = 'v', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
 	{ "quiet", NULL, NULL, NULL, "log errors only (= --log-level error)", .min = LOG_ERROR, .off = F(log_level),
@@ -138,8 +135,8 @@ static const struct cfg_key keys[] = {
 	  .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
 };
 
-#define PEER_EPILOG                                                                                            \
-	"\nEvery option but -c, -v, -q, -V and -h is also a key of peer.ini's [peer] section.\n"               \
+#define PEER_EPILOG                                                                                                    \
+	"\nEvery option but -c, -v, -q, -V and -h is also a key of peer.ini's [peer] section.\n"                       \
 	"Precedence: defaults < file < environment (env) < options. See stint-peer(8).\n"
 
 const struct cfg_program peer_prepare_program = {

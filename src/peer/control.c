@@ -224,7 +224,8 @@ void control_serve(struct control *c, struct peer_run *r, const struct pollfd *p
 		if (k->fd >= 0 && p[1 + i].fd == k->fd && p[1 + i].revents)
 			answer(k, r);
 		if (k->fd >= 0 && deadline_passed(k->deadline)) {
-			log_debug("control: pid %d asked nothing within %d ms: dropped", (int)k->pid, CONTROL_REQUEST_MS);
+			log_debug("control: pid %d asked nothing within %d ms: dropped", (int)k->pid,
+				  CONTROL_REQUEST_MS);
 			conn_drop(k);
 		}
 	}
@@ -315,10 +316,10 @@ int control_fetch(const char *run_dir, struct control_reply *out)
 			    "preparing the OS right now?)",
 			    path, CONTROL_CLIENT_MS / 1000);
 	n = n < 0 ? -1 : stint_recv_raw(fd, msg, sizeof(msg) - 1, &rv);
-	if (n <= 0)
-		return n < 0 && errno == ECONNRESET ? fail(DROPPED, path) :
-		       n < 0 ? fail_errno("read the answer on %s", path) :
-			       fail("the peer closed %s without an answer", path);
+	if (n < 0)
+		return errno == ECONNRESET ? fail(DROPPED, path) : fail_errno("read the answer on %s", path);
+	if (n == 0)
+		return fail("the peer closed %s without an answer", path);
 	msg[n < (ssize_t)sizeof(msg) ? n : (ssize_t)sizeof(msg) - 1] = '\0';
 	out->pidfd = rv.nfds > 0 ? fds[0] : -1;
 	out->rootfd = rv.nfds > 1 ? fds[1] : -1;

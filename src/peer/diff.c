@@ -79,8 +79,13 @@ static const struct mf_entry *image_entry(struct differ *d, const char *path, si
 
 static char type_of(mode_t m)
 {
-	return S_ISREG(m) ? 'f' : S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' :
-	       S_ISFIFO(m) ? 'p' : 's';
+	return S_ISREG(m)  ? 'f' :
+	       S_ISDIR(m)  ? 'd' :
+	       S_ISLNK(m)  ? 'l' :
+	       S_ISCHR(m)  ? 'c' :
+	       S_ISBLK(m)  ? 'b' :
+	       S_ISFIFO(m) ? 'p' :
+			     's';
 }
 
 /* Does the upper's regular file hold the image's content? */
@@ -214,8 +219,9 @@ static int diff_upper(int meta, int upper, const struct image_rec *img, bool jso
 	if (rc == 0 && d->have < 0)
 		rc = -1;
 	if (rc == 0 && json)
-		obuf_printf(&d->o, "\n ],\n \"counts\": {\"added\": %lu, \"changed\": %lu, \"deleted\": %lu, "
-				   "\"replaced\": %lu}}\n",
+		obuf_printf(&d->o,
+			    "\n ],\n \"counts\": {\"added\": %lu, \"changed\": %lu, \"deleted\": %lu, "
+			    "\"replaced\": %lu}}\n",
 			    d->counts[0], d->counts[1], d->counts[2], d->counts[3]);
 	if (obuf_flush(&d->o) < 0 && rc == 0)
 		rc = fail_errno("write the diff");
@@ -334,8 +340,8 @@ static int diff_shadowed(int meta, int upper, const struct image_rec *img, bool 
 		obuf_str(&s->o, "}}\n");
 	} else if (rc == 0) {
 		obuf_printf(&s->o, "%s (%.8s) -> %s (%.8s): upper entries shadowing the new image: %lu\n",
-			    prev.pretty[0] ? prev.pretty : prev.name, prev.digest, img->pretty[0] ? img->pretty : img->name,
-			    img->digest, c.total);
+			    prev.pretty[0] ? prev.pretty : prev.name, prev.digest,
+			    img->pretty[0] ? img->pretty : img->name, img->digest, c.total);
 		for (int g = 0; g < SHADOW_NGROUPS; g++) {
 			obuf_printf(&s->o, "%s: %lu\n", shadow_group_title(g), c.group[g]);
 			obuf_put(&s->o, s->lines[g], s->len[g]);

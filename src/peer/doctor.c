@@ -117,8 +117,8 @@ static void print_table(const struct doctor *d, struct out *o)
 		if (r->fix[0])
 			put(o, "%-27s fix: %s\n", "", r->fix);
 	}
-	put(o, "%zu checks: %u ok, %u notes, %u warnings, %u failed, %u skipped\n", d->n, count[DR_OK],
-	    count[DR_NOTE], count[DR_WARN], count[DR_FAIL], count[DR_SKIP]);
+	put(o, "%zu checks: %u ok, %u notes, %u warnings, %u failed, %u skipped\n", d->n, count[DR_OK], count[DR_NOTE],
+	    count[DR_WARN], count[DR_FAIL], count[DR_SKIP]);
 }
 
 static void check_config(struct doctor *d)

@@ -115,10 +115,10 @@ static const char *fs_name(unsigned long magic)
 		unsigned long magic;
 		const char *name;
 	} names[] = {
-		{ 0xEF53, "ext2/3/4" }, { 0x58465342, "xfs" }, { 0x9123683E, "btrfs" }, { 0x01021994, "tmpfs" },
-		{ 0x858458f6, "ramfs" }, { 0x794c7630, "overlay" }, { 0x6969, "nfs" }, { 0xFF534D42, "cifs" },
-		{ 0x65735546, "fuse" }, { 0x2FC12FC1, "zfs" }, { 0x5346544e, "ntfs" }, { 0x4d44, "vfat" },
-		{ 0xf2f52010, "f2fs" }, { 0x00c36400, "ceph" },
+		{ 0xEF53, "ext2/3/4" },	 { 0x58465342, "xfs" },	    { 0x9123683E, "btrfs" }, { 0x01021994, "tmpfs" },
+		{ 0x858458f6, "ramfs" }, { 0x794c7630, "overlay" }, { 0x6969, "nfs" },	     { 0xFF534D42, "cifs" },
+		{ 0x65735546, "fuse" },	 { 0x2FC12FC1, "zfs" },	    { 0x5346544e, "ntfs" },  { 0x4d44, "vfat" },
+		{ 0xf2f52010, "f2fs" },	 { 0x00c36400, "ceph" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -249,7 +249,7 @@ static void check_space(struct doctor *d, const struct pv_paths *p)
 	       mib < FREE_WARN_MIB ? "a larger PersistentVolumeClaim (resources.requests.storage)" : NULL,
 	       "%llu MiB free of %llu MiB (%llu%%), %llu of %llu inodes free%s", mib, total, pct,
 	       (unsigned long long)v.f_favail, (unsigned long long)v.f_files,
-	       mib < FREE_WARN_MIB ? " (under " "512" " MiB)" : "");
+	       mib < FREE_WARN_MIB ? " (under 512 MiB)" : "");
 }
 
 /* The probe directory's tree: lower/{gone, dir/x}, upper/, work/. */
@@ -349,8 +349,8 @@ static void check_overlay(struct doctor *d, const struct pv_paths *p)
 		return;
 	}
 	fs_messages(fs, msgs, sizeof(msgs));
-	dr_add(d, "overlay on volume", msgs[0] ? DR_WARN : DR_OK, msgs[0] ? fix : NULL, "an overlay with its upper on %s mounts%s%s",
-	       p->dir, msgs[0] ? "; the kernel warns: " : "", msgs);
+	dr_add(d, "overlay on volume", msgs[0] ? DR_WARN : DR_OK, msgs[0] ? fix : NULL,
+	       "an overlay with its upper on %s mounts%s%s", p->dir, msgs[0] ? "; the kernel warns: " : "", msgs);
 	/* A deleted image file must stay deleted: a whiteout in the upper. */
 	snprintf(path, sizeof(path), "%s/gone", upper);
 	if (unlinkat(mnt, "gone", 0) < 0)
@@ -365,7 +365,8 @@ static void check_overlay(struct doctor *d, const struct pv_paths *p)
 	 * an opaque directory (an overlay xattr on the upper's copy). */
 	snprintf(path, sizeof(path), "%s/dir", upper);
 	if (unlinkat(mnt, "dir/x", 0) < 0 || unlinkat(mnt, "dir", AT_REMOVEDIR) < 0 || mkdirat(mnt, "dir", 0700) < 0)
-		dr_add(d, "opaque dirs", DR_FAIL, fix, "replace a lower directory through the overlay: %s", strerror(errno));
+		dr_add(d, "opaque dirs", DR_FAIL, fix, "replace a lower directory through the overlay: %s",
+		       strerror(errno));
 	else if (faccessat(mnt, "dir/x", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		dr_add(d, "opaque dirs", DR_FAIL, fix, "a replaced directory shows the image's old entries again");
 	else if (lgetxattr(path, xname, val, sizeof(val)) < 0)
@@ -386,10 +387,12 @@ void dr_check_pv(struct doctor *d)
 	check_xattr_ns(d, &p);
 	fail_clear();
 	if (probe_make(&p) < 0) {
-		dr_add(d, "volume writable", DR_FAIL, "a volume the sidecar can write (not readOnly)", "%s", fail_reason());
+		dr_add(d, "volume writable", DR_FAIL, "a volume the sidecar can write (not readOnly)", "%s",
+		       fail_reason());
 	} else if (pv_probe_fs(p.probe, d->os.userns) < 0) {
-		dr_add(d, "xattrs, d_type", DR_FAIL, "a volume of ext4, xfs (ftype=1) or btrfs; tmpfs needs Linux >= 6.6 "
-						     "for user.* xattrs; ramfs has none",
+		dr_add(d, "xattrs, d_type", DR_FAIL,
+		       "a volume of ext4, xfs (ftype=1) or btrfs; tmpfs needs Linux >= 6.6 "
+		       "for user.* xattrs; ramfs has none",
 		       "%s", fail_reason());
 	} else {
 		dr_add(d, "xattrs, d_type", DR_OK, NULL, "%s keeps %s.* xattrs and reports file types", p.dir,

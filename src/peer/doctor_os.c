@@ -112,8 +112,8 @@ static void no_socket(struct doctor *d)
 	struct peer_state st;
 	bool known = read_peer_state(c, &st);
 
-	if (known && st.boots && (!strcmp(st.state, "ready") || !strcmp(st.state, "booting") ||
-				  !strcmp(st.state, "stopping"))) {
+	if (known && st.boots &&
+	    (!strcmp(st.state, "ready") || !strcmp(st.state, "booting") || !strcmp(st.state, "stopping"))) {
 		d->os.booted = true;
 		dr_add(d, "init", DR_OK, NULL,
 		       "the OS booted (boot %u); the peer says %s%s%s, serving %s; no socket at %s, as after every "
@@ -121,8 +121,10 @@ static void no_socket(struct doctor *d)
 		       st.boots, st.state, st.status[0] ? ": " : "", st.status, st.init, c->socket);
 		os_through_control(d);
 	} else if (known && st.boots && (!strcmp(st.state, "stopped") || !strcmp(st.state, "failed"))) {
-		dr_add(d, "init", DR_FAIL, "kubectl logs POD -c os (and -c stint-peer); the kubelet restarts the container",
-		       "no init serves %s: the peer says %s (%s) after boot %u", c->socket, st.state, st.status, st.boots);
+		dr_add(d, "init", DR_FAIL,
+		       "kubectl logs POD -c os (and -c stint-peer); the kubelet restarts the container",
+		       "no init serves %s: the peer says %s (%s) after boot %u", c->socket, st.state, st.status,
+		       st.boots);
 	} else {
 		dr_add(d, "init", DR_FAIL,
 		       "the OS container must run stint (ENTRYPOINT) with socket = this path in stint.ini, in an "
@@ -200,7 +202,8 @@ static void boot_command(const struct doctor *d, char *cmd, size_t len)
 	ssize_t n = os_read(d, "/proc/1/cmdline", line, sizeof(line));
 
 	snprintf(cmd, len, "/sbin/init");
-	for (ssize_t off = n > 0 ? (ssize_t)strlen(line) + 1 : n; off >= 0 && off < n; off += (ssize_t)strlen(line + off) + 1) {
+	for (ssize_t off = n > 0 ? (ssize_t)strlen(line) + 1 : n; off >= 0 && off < n;
+	     off += (ssize_t)strlen(line + off) + 1) {
 		const char *a = line + off, *slash = strrchr(a, '/');
 		cleanup_fd int fd = a[0] == '/' ? os_open(d, a, O_RDONLY) : -1;
 		struct stat st;
@@ -270,7 +273,8 @@ static void check_halt_binary(struct doctor *d)
 
 		if (fd >= 0) {
 			dr_add(d, "stint halt", DR_OK, NULL,
-			       "%s is in the image: a preStop [\"%s\", \"halt\"] runs in both modes", paths[i], paths[i]);
+			       "%s is in the image: a preStop [\"%s\", \"halt\"] runs in both modes", paths[i],
+			       paths[i]);
 			return;
 		}
 	}
@@ -352,14 +356,17 @@ static void check_caps(struct doctor *d)
 	size_t off = 0;
 
 	if (os_read(d, "/proc/1/status", status, sizeof(status)) <= 0) {
-		dr_add(d, "capabilities", DR_SKIP, NULL, "cannot read /proc/1/status of the OS container: %s", strerror(errno));
+		dr_add(d, "capabilities", DR_SKIP, NULL, "cannot read /proc/1/status of the OS container: %s",
+		       strerror(errno));
 		return;
 	}
 	eff = cap_field(status, "CapEff:");
 	bnd = cap_field(status, "CapBnd:");
 	if (d->cfg->mode == PEER_MODE_PIVOT)
-		dr_add(d, "caps for the mode", DR_OK, NULL, "pivot: the peer switches the root, the OS container needs no "
-							    "capability (it has CapEff %016llx)", eff);
+		dr_add(d, "caps for the mode", DR_OK, NULL,
+		       "pivot: the peer switches the root, the OS container needs no "
+		       "capability (it has CapEff %016llx)",
+		       eff);
 	else if (d->os.booted)
 		dr_add(d, "caps for the mode", DR_OK, NULL, "chroot: done (the OS runs)");
 	else if (eff & (1ULL << CAP_SYS_CHROOT_))
@@ -374,7 +381,8 @@ static void check_caps(struct doctor *d)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(sd); i++) {
 		if (!(bnd & (1ULL << sd[i].cap)))
-			off += (size_t)snprintf(missing + off, sizeof(missing) - off, "%s%s", off ? ", " : "", sd[i].name);
+			off += (size_t)snprintf(missing + off, sizeof(missing) - off, "%s%s", off ? ", " : "",
+						sd[i].name);
 	}
 	if (off)
 		dr_add(d, "caps for systemd", DR_FAIL,
@@ -430,8 +438,8 @@ static void check_cgroup(struct doctor *d)
 	if (!m || (strcmp(m->fstype, "cgroup2") != 0 &&
 		   !(strcmp(m->fstype, "cgroup") == 0 && mount_opt_has(m->super_opts, "name=systemd"))))
 		dr_add(d, "cgroup-path", DR_FAIL, fix,
-		       "%s is %s%s in %s, not the cgroup2 mount (v2) nor the name=systemd hierarchy (v1)", c->cgroup_path,
-		       m ? "a mount of " : "no mount", m ? m->fstype : "", whose);
+		       "%s is %s%s in %s, not the cgroup2 mount (v2) nor the name=systemd hierarchy (v1)",
+		       c->cgroup_path, m ? "a mount of " : "no mount", m ? m->fstype : "", whose);
 	else
 		dr_add(d, "cgroup-path", DR_OK, NULL, "%s is the %s mount in %s", c->cgroup_path,
 		       strcmp(m->fstype, "cgroup2") == 0 ? "cgroup2" : "name=systemd", whose);
@@ -440,18 +448,20 @@ static void check_cgroup(struct doctor *d)
 		       cgroup_needs_guard(&mi, c->cgroup_path) ?
 			       "for full delegation mount cgroup2 with nsdelegate on the node (systemd's default)" :
 			       NULL,
-		       "%s", cgroup_needs_guard(&mi, c->cgroup_path) ?
-				     "cgroup2 without nsdelegate: the peer makes the container's own limit files "
-				     "read-only in the new root (systemd still boots; its cgroup.* files stay writable)" :
-				     "cgroup2 is mounted with nsdelegate: the OS gets its cgroup, not its own limits");
+		       "%s",
+		       cgroup_needs_guard(&mi, c->cgroup_path) ?
+			       "cgroup2 without nsdelegate: the peer makes the container's own limit files "
+			       "read-only in the new root (systemd still boots; its cgroup.* files stay writable)" :
+			       "cgroup2 is mounted with nsdelegate: the OS gets its cgroup, not its own limits");
 	mountinfo_free(&mi);
 }
 
 void dr_check_os(struct doctor *d)
 {
 	dr_add(d, "user namespace", DR_OK, NULL, "%s",
-	       d->os.userns ? "yes (hostUsers: false): the overlay keeps user.overlay.* xattrs (Linux >= 5.11)" :
-			      "no: the pod shares the node's user namespace; the overlay keeps trusted.overlay.* xattrs");
+	       d->os.userns ?
+		       "yes (hostUsers: false): the overlay keeps user.overlay.* xattrs (Linux >= 5.11)" :
+		       "no: the pod shares the node's user namespace; the overlay keeps trusted.overlay.* xattrs");
 	if (d->os.rootfd >= 0) {
 		check_boot(d);
 		check_caps(d);

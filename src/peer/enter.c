@@ -108,8 +108,9 @@ static int enter_setup(struct session *s)
 	int joined;
 
 	if (setns(s->pidfd, e->ns_flags) < 0)
-		return errno == ESRCH ? fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
-					fail_errno("join the OS's namespaces (setns through its init's pidfd)");
+		return errno == ESRCH ?
+			       fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
+			       fail_errno("join the OS's namespaces (setns through its init's pidfd)");
 	/* Its root: the namespace's own in pivot mode, the chroot's in chroot
 	 * mode; the fd names it either way. */
 	if (fchdir(e->rep.rootfd) < 0 || chroot(".") < 0)

@@ -98,7 +98,8 @@ int handoff_connect(struct handoff *h, const char *path, struct peer_run *r, mse
 			return HANDOFF_NO_SOCKET;
 		if (errno == ECONNREFUSED)
 			return stat(path, &st) == 0 && !S_ISSOCK(st.st_mode) ?
-				       (fail("connect to the init's socket: %s is not a socket", path), HANDOFF_FAILED) :
+				       (fail("connect to the init's socket: %s is not a socket", path),
+					HANDOFF_FAILED) :
 				       HANDOFF_NO_SOCKET;
 		return fail_errno("connect to the init's socket %s", path), HANDOFF_FAILED;
 	}

@@ -256,22 +256,21 @@ static int host_keys_remove(int rootfd, int upperfd)
 	return removed;
 }
 
-static const char keygen_unit[] =
-	"# Written by stint-peer (ssh-host-keys = regenerate) on its /run tmpfs:\n"
-	"# this pod makes its own SSH host keys; the image's are not in its root.\n"
-	"# A unit of the same name in /etc/systemd/system takes precedence.\n"
-	"[Unit]\n"
-	"Description=Make the missing SSH host keys of this pod\n"
-	"Documentation=man:ssh-keygen(1)\n"
-	"Before=ssh.service\n"
-	"ConditionFileIsExecutable=/usr/bin/ssh-keygen\n"
-	"ConditionFileNotEmpty=|!/etc/ssh/ssh_host_ed25519_key\n"
-	"ConditionFileNotEmpty=|!/etc/ssh/ssh_host_ecdsa_key\n"
-	"ConditionFileNotEmpty=|!/etc/ssh/ssh_host_rsa_key\n"
-	"\n"
-	"[Service]\n"
-	"Type=oneshot\n"
-	"ExecStart=/usr/bin/ssh-keygen -A\n";
+static const char keygen_unit[] = "# Written by stint-peer (ssh-host-keys = regenerate) on its /run tmpfs:\n"
+				  "# this pod makes its own SSH host keys; the image's are not in its root.\n"
+				  "# A unit of the same name in /etc/systemd/system takes precedence.\n"
+				  "[Unit]\n"
+				  "Description=Make the missing SSH host keys of this pod\n"
+				  "Documentation=man:ssh-keygen(1)\n"
+				  "Before=ssh.service\n"
+				  "ConditionFileIsExecutable=/usr/bin/ssh-keygen\n"
+				  "ConditionFileNotEmpty=|!/etc/ssh/ssh_host_ed25519_key\n"
+				  "ConditionFileNotEmpty=|!/etc/ssh/ssh_host_ecdsa_key\n"
+				  "ConditionFileNotEmpty=|!/etc/ssh/ssh_host_rsa_key\n"
+				  "\n"
+				  "[Service]\n"
+				  "Type=oneshot\n"
+				  "ExecStart=/usr/bin/ssh-keygen -A\n";
 
 /* subdir: `name` below `dirfd`, created if missing, never a symlink. */
 static int subdir(int dirfd, const char *name)
@@ -337,7 +336,8 @@ int identity_apply(const struct peer_config *c, int rootfd, int upperfd, char *w
 	if (c->ssh_host_keys != PEER_SSH_HOST_KEYS_REGENERATE)
 		snprintf(keys, sizeof(keys), "SSH host keys as they are");
 	else if (removed)
-		snprintf(keys, sizeof(keys), "%d SSH host key file%s of the image removed", removed, removed == 1 ? "" : "s");
+		snprintf(keys, sizeof(keys), "%d SSH host key file%s of the image removed", removed,
+			 removed == 1 ? "" : "s");
 	else
 		snprintf(keys, sizeof(keys), "no SSH host key of the image");
 	snprintf(what, len, "boot id %s, %s%s", bound ? id : "of the node", keys,

@@ -110,8 +110,7 @@ int image_rec_read(int meta, const char *name, struct image_rec *r)
 		return fail_errno("read the record %s", name);
 	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_rec_line(r, line);
-	if (strlen(r->digest) != MF_HEX - 1 || strncmp(r->manifest, "manifest-", 9) != 0 ||
-	    strchr(r->manifest, '/')) {
+	if (strlen(r->digest) != MF_HEX - 1 || strncmp(r->manifest, "manifest-", 9) != 0 || strchr(r->manifest, '/')) {
 		errno = EINVAL;
 		return fail("the record %s is malformed", name);
 	}
@@ -189,8 +188,8 @@ static bool manifest_ok(int meta, const struct image_rec *r)
 	int n = snprintf(want, sizeof(want), "\nend %lu %s\n", r->entries, r->digest);
 	struct stat st;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || (r->manifest_bytes && (unsigned long long)st.st_size != r->manifest_bytes) ||
-	    st.st_size < n)
+	if (fd < 0 || fstat(fd, &st) < 0 ||
+	    (r->manifest_bytes && (unsigned long long)st.st_size != r->manifest_bytes) || st.st_size < n)
 		return false;
 	return pread(fd, got, (size_t)n, st.st_size - n) == n && memcmp(got, want, (size_t)n) == 0;
 }
@@ -294,8 +293,8 @@ static int report_line(void *ctx, const struct shadow_item *it)
 }
 
 /* meta/shadow: the upper's entries the change from old to new shadows. */
-static int write_report(const struct image_job *ij, int meta, const struct image_rec *old,
-			const struct image_rec *new, struct shadow_counts *c)
+static int write_report(const struct image_job *ij, int meta, const struct image_rec *old, const struct image_rec *new,
+			struct shadow_counts *c)
 {
 	struct report *rp = malloc(sizeof(*rp));
 	char tmp[96];
@@ -395,8 +394,8 @@ static void log_change(const struct image_job *ij, const struct image_rec *old, 
 		"image changed: %s (%.8s) -> %s (%.8s); upper entries shadowing the new image: %lu (package "
 		"database %lu, /etc %lu, binaries and libraries %lu, other %lu), listed in meta/shadow on the volume "
 		"(%ld ms)",
-		rec_title(old), old->digest, rec_title(new), new->digest, c->total,
-		c->group[SHADOW_PKGDB], c->group[SHADOW_ETC], c->group[SHADOW_BINLIB], c->group[SHADOW_OTHER], ms);
+		rec_title(old), old->digest, rec_title(new), new->digest, c->total, c->group[SHADOW_PKGDB],
+		c->group[SHADOW_ETC], c->group[SHADOW_BINLIB], c->group[SHADOW_OTHER], ms);
 }
 
 static int changed_image(const struct image_job *ij, int meta, struct image_rec *cur, struct image_rec *new)
@@ -407,9 +406,9 @@ static int changed_image(const struct image_job *ij, int meta, struct image_rec 
 
 	if (pending_record(ij, meta, new) < 0)
 		return -1;
-	report_rc = manifest_ok(meta, cur) ? write_report(ij, meta, cur, new, &c) :
-					     fail("the manifest of the old image (meta/%s) is missing or damaged",
-						  cur->manifest);
+	report_rc = manifest_ok(meta, cur) ?
+			    write_report(ij, meta, cur, new, &c) :
+			    fail("the manifest of the old image (meta/%s) is missing or damaged", cur->manifest);
 	if (report_rc < 0)
 		unlinkat(meta, "shadow", 0); /* not an older change's report */
 	log_change(ij, cur, new, &c, report_rc, log_elapsed_ms() - t0);

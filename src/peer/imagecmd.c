@@ -92,7 +92,8 @@ static void put_time(struct obuf *o, long long t)
 	d = doy - (153 * mp + 2) / 5 + 1;
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y = yoe + era * 400 + (m <= 2);
-	obuf_printf(o, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+	obuf_printf(o, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", y, m, d, secs / 3600, secs / 60 % 60,
+		    secs % 60);
 }
 
 static void show_rec(struct obuf *o, int meta, const char *name, const char *title)
@@ -128,7 +129,8 @@ static void show_report(struct obuf *o, int meta)
 	if (n <= 0)
 		return;
 	head[n] = '\0';
-	n = pread(fd, tail, sizeof(tail) - 1, st.st_size > (off_t)sizeof(tail) - 1 ? st.st_size - (off_t)sizeof(tail) + 1 : 0);
+	n = pread(fd, tail, sizeof(tail) - 1,
+		  st.st_size > (off_t)sizeof(tail) - 1 ? st.st_size - (off_t)sizeof(tail) + 1 : 0);
 	if (n <= 0)
 		return;
 	tail[n] = '\0';
@@ -205,8 +207,10 @@ static int image_accept(const struct peer_config *c)
 		return 1;
 	}
 	log_info("accepted %s (digest %.8s)%s%s: the next start of the OS container boots it",
-		 p.pretty[0] ? p.pretty : p.name[0] ? p.name : "the new image", p.digest, have_cur ? " in place of " : "",
-		 have_cur ? (cur.pretty[0] ? cur.pretty : cur.digest) : "");
+		 p.pretty[0] ? p.pretty :
+		 p.name[0]   ? p.name :
+			       "the new image",
+		 p.digest, have_cur ? " in place of " : "", have_cur ? (cur.pretty[0] ? cur.pretty : cur.digest) : "");
 	return 0;
 }
 

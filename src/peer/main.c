@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 			const char *name;
 			int (*run)(int argc, char **argv);
 		} keyed[] = { { "prepare", prepare_main }, { "status", peer_status }, { "doctor", peer_doctor },
-			      { "image", peer_image },     { "diff", peer_diff },     { "export", peer_export } };
+			      { "image", peer_image },	   { "diff", peer_diff },     { "export", peer_export } };
 
 		for (size_t i = 0; i < sizeof(keyed) / sizeof(keyed[0]); i++) {
 			int n_global = a.first - 1 - (strcmp(argv[a.first - 1], "--") == 0);

@@ -32,8 +32,13 @@ struct scan {
 
 static char type_letter(mode_t m)
 {
-	return S_ISREG(m) ? 'f' : S_ISDIR(m) ? 'd' : S_ISLNK(m) ? 'l' : S_ISCHR(m) ? 'c' : S_ISBLK(m) ? 'b' :
-	       S_ISFIFO(m) ? 'p' : 's';
+	return S_ISREG(m)  ? 'f' :
+	       S_ISDIR(m)  ? 'd' :
+	       S_ISLNK(m)  ? 'l' :
+	       S_ISCHR(m)  ? 'c' :
+	       S_ISBLK(m)  ? 'b' :
+	       S_ISFIFO(m) ? 'p' :
+			     's';
 }
 
 const char *mf_type_name(char type)
@@ -200,7 +205,8 @@ int mf_open(struct mf_reader *r, int dirfd, const char *name)
 	r->fd = dirfile_open_read(dirfd, name);
 	if (r->fd < 0)
 		return fail_errno("open the manifest %s", name);
-	if (read(r->fd, head, sizeof(head)) != (ssize_t)sizeof(head) || memcmp(head, MF_MAGIC "\n", sizeof(head)) != 0) {
+	if (read(r->fd, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+	    memcmp(head, MF_MAGIC "\n", sizeof(head)) != 0) {
 		mf_close(r);
 		errno = EINVAL;
 		return fail("the manifest %s: not a stint-manifest 1 file", name);
@@ -268,8 +274,8 @@ long mf_unescape(const char *src, size_t n, char *dst, size_t cap)
 		char c = src[i];
 
 		if (c == '\\') {
-			if (i + 3 >= n || src[i + 1] < '0' || src[i + 1] > '3' || src[i + 2] < '0' || src[i + 2] > '7' ||
-			    src[i + 3] < '0' || src[i + 3] > '7')
+			if (i + 3 >= n || src[i + 1] < '0' || src[i + 1] > '3' || src[i + 2] < '0' ||
+			    src[i + 2] > '7' || src[i + 3] < '0' || src[i + 3] > '7')
 				return -1;
 			c = (char)(((src[i + 1] - '0') << 6) | ((src[i + 2] - '0') << 3) | (src[i + 3] - '0'));
 			i += 3;

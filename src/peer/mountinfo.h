@@ -36,7 +36,6 @@ void mountinfo_free(struct mountinfo *mi);
 /* The topmost (last listed, i.e. visible) mount at `target`, or NULL. */
 const struct mount_entry *mountinfo_find(const struct mountinfo *mi, const char *target);
 
-
 /* Does an option list "a,b,c" hold `opt`? */
 int mount_opt_has(const char *opts, const char *opt);
 

@@ -93,7 +93,8 @@ void obuf_escaped(struct obuf *o, const char *s, size_t n)
 			continue;
 		obuf_put(o, s + run, i - run);
 		{
-			char esc[4] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)), (char)('0' + (c & 7)) };
+			char esc[4] = { '\\', (char)('0' + (c >> 6)), (char)('0' + ((c >> 3) & 7)),
+					(char)('0' + (c & 7)) };
 
 			obuf_put(o, esc, sizeof(esc));
 		}

@@ -51,7 +51,8 @@ static int dir_make_nofollow(const char *path, char *out, size_t outlen)
 		if (next < 0)
 			next = sys_openat2(dir, c, &how);
 		if (next < 0)
-			return fail_errno("%s: %s%s", path, c, errno == ELOOP ? " is a symlink (not allowed here)" : "");
+			return fail_errno("%s: %s%s", path, c,
+					  errno == ELOOP ? " is a symlink (not allowed here)" : "");
 		close(dir);
 		dir = next;
 		len += (size_t)snprintf(out + len, outlen - len, "/%s", c);
@@ -267,9 +268,8 @@ int overlay_make(const char *lowers, const char *upper, const char *work, int us
 	 * the next image may not have — stint-peer diff and export read the
 	 * upper as complete. (With userxattr the kernel takes nofollow only.) */
 	if (set_str(fs, "source", "stint") < 0 || set_str(fs, "lowerdir", lowers) < 0 ||
-	    set_str(fs, "upperdir", upper) < 0 || set_str(fs, "workdir", work) < 0 ||
-	    set_str(fs, "index", "off") < 0 || set_str(fs, "metacopy", "off") < 0 ||
-	    set_str(fs, "redirect_dir", userxattr ? "nofollow" : "follow") < 0 ||
+	    set_str(fs, "upperdir", upper) < 0 || set_str(fs, "workdir", work) < 0 || set_str(fs, "index", "off") < 0 ||
+	    set_str(fs, "metacopy", "off") < 0 || set_str(fs, "redirect_dir", userxattr ? "nofollow" : "follow") < 0 ||
 	    (userxattr && sys_fsconfig(fs, STINT_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0))
 		return fail_errno("overlay options lowerdir=%s,upperdir=%s,workdir=%s", lowers, upper, work);
 	if (sys_fsconfig(fs, STINT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {

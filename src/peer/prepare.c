@@ -48,7 +48,8 @@ static int clone_notify_dir(const struct notify *n)
 {
 	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_RDONLY | STINT_MOUNT_ATTR_NOSUID |
 						     STINT_MOUNT_ATTR_NODEV | STINT_MOUNT_ATTR_NOEXEC };
-	cleanup_fd int fd = sys_open_tree(n->dirfd, "", STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	cleanup_fd int fd =
+		sys_open_tree(n->dirfd, "", STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 
 	if (fd < 0)
 		return fail_errno("clone the notify socket's directory %s (open_tree)", n->dir);
@@ -72,7 +73,8 @@ static int job_open(struct job *j, struct peer_run *r, bool userns)
 	for (size_t i = 0; i < c->lower.n; i++) {
 		if (i >= ARRAY_SIZE(j->lower_fd))
 			return fail("lower: more than %zu layers", ARRAY_SIZE(j->lower_fd));
-		j->lower_fd[i] = sys_open_tree(AT_FDCWD, c->lower.v[i], STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC);
+		j->lower_fd[i] =
+			sys_open_tree(AT_FDCWD, c->lower.v[i], STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC);
 		if (j->lower_fd[i] < 0)
 			return fail_errno("clone the lower layer %s (open_tree)", c->lower.v[i]);
 		j->nlower++;
@@ -134,7 +136,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 	/* The worker's own steps (the image walk) end a little before it is
 	 * killed, so that it can still say why. */
 	j->deadline = deadline_in(r->cfg->prepare_timeout_ms > 2000 ? r->cfg->prepare_timeout_ms - 1000 :
-								     r->cfg->prepare_timeout_ms);
+								      r->cfg->prepare_timeout_ms);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return fail_errno("socketpair"), TARGET_FAILED;
 	pid = fork();

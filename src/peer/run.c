@@ -335,8 +335,8 @@ void run_serve_notify(struct peer_run *r)
 		 * can send, and the peer's log must not grow per datagram. */
 		if (rc == 2) {
 			if (r->notify_oversized++ == 0)
-				log_warn("notify: ignoring datagrams of more than %d bytes (the first: %zu)", NOTIFY_MAX,
-					 size);
+				log_warn("notify: ignoring datagrams of more than %d bytes (the first: %zu)",
+					 NOTIFY_MAX, size);
 		} else if (!from_init(r, sender)) {
 			if (r->notify_ignored++ == 0)
 				log_warn("notify: ignoring datagrams from processes other than the OS's init");

@@ -146,7 +146,8 @@ int peer_serve(struct peer_run *r)
 		log_warn("ready-path: inotify_init1: %s", strerror(errno));
 	if (r->init.rootfd >= 0)
 		ready_watch_arm(r, &w);
-	log_info("step 7/7 then: waiting (SIGTERM ends the peer)%s", r->notify.fd >= 0 ? ", serving the notify socket" : "");
+	log_info("step 7/7 then: waiting (SIGTERM ends the peer)%s",
+		 r->notify.fd >= 0 ? ", serving the notify socket" : "");
 	while (!r->stop_signal) {
 		struct pollfd p[P_COUNT + CONTROL_POLLFDS];
 

@@ -15,8 +15,8 @@
 
 /* The package managers' own records of what is installed. */
 static const char *const pkgdb_dirs[] = {
-	"/var/lib/dpkg", "/var/lib/rpm", "/usr/lib/sysimage/rpm", "/lib/apk", "/usr/lib/apk", "/etc/apk",
-	"/var/lib/pacman", "/var/lib/apt/extended_states",
+	"/var/lib/dpkg", "/var/lib/rpm", "/usr/lib/sysimage/rpm", "/lib/apk",
+	"/usr/lib/apk",	 "/etc/apk",	 "/var/lib/pacman",	  "/var/lib/apt/extended_states",
 };
 
 enum shadow_group shadow_group_of(const char *path, size_t len)
@@ -128,8 +128,8 @@ static int look_up(struct upper_look *u, const char *path, size_t len, struct st
 		if (!S_ISDIR(st->st_mode))
 			return UP_REPLACED_ABOVE;
 		if (u->depth == UPPER_MAX_DEPTH)
-			return fail("the upper layer: directories nested deeper than %d levels at %.*s", UPPER_MAX_DEPTH,
-				    (int)stop, path);
+			return fail("the upper layer: directories nested deeper than %d levels at %.*s",
+				    UPPER_MAX_DEPTH, (int)stop, path);
 		fd = openat(u->fd[u->depth], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			return fail_errno("the upper layer: open %.*s", (int)stop, path);
@@ -154,14 +154,21 @@ static int look_up(struct upper_look *u, const char *path, size_t len, struct st
 
 static const char *upper_name(int kind, const struct stat *st)
 {
-	static const char *const above[] = { [UP_WHITEOUT] = "whiteout", [UP_WHITEOUT_ABOVE] = "whiteout-above",
-					     [UP_OPAQUE_ABOVE] = "opaque-above", [UP_REPLACED_ABOVE] = "replaced-above" };
+	static const char *const above[] = { [UP_WHITEOUT] = "whiteout",
+					     [UP_WHITEOUT_ABOVE] = "whiteout-above",
+					     [UP_OPAQUE_ABOVE] = "opaque-above",
+					     [UP_REPLACED_ABOVE] = "replaced-above" };
 	mode_t m = st->st_mode;
 
 	if (kind != UP_ENTRY)
 		return above[kind];
-	return S_ISREG(m) ? "file" : S_ISDIR(m) ? "directory" : S_ISLNK(m) ? "symlink" : S_ISCHR(m) ? "char-device" :
-	       S_ISBLK(m) ? "block-device" : S_ISFIFO(m) ? "fifo" : "socket";
+	return S_ISREG(m)  ? "file" :
+	       S_ISDIR(m)  ? "directory" :
+	       S_ISLNK(m)  ? "symlink" :
+	       S_ISCHR(m)  ? "char-device" :
+	       S_ISBLK(m)  ? "block-device" :
+	       S_ISFIFO(m) ? "fifo" :
+			     "socket";
 }
 
 struct merge {
@@ -205,8 +212,8 @@ static int consider(struct merge *m, const struct mf_entry *e, const char *chang
 	return m->sink(m->ctx, &it);
 }
 
-int shadow_compute(int metadir, const char *old_name, const char *new_name, int upperfd, shadow_sink *sink,
-		   void *ctx, struct shadow_counts *counts)
+int shadow_compute(int metadir, const char *old_name, const char *new_name, int upperfd, shadow_sink *sink, void *ctx,
+		   struct shadow_counts *counts)
 {
 	struct mf_reader *ra = malloc(sizeof(*ra)), *rb = malloc(sizeof(*rb));
 	struct mf_entry *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));

@@ -43,8 +43,8 @@ struct shadow_counts {
 /* Merge the manifests `old_name` and `new_name` (in metadir), look the
  * differing paths up in the upper (upperfd: its root, readable), and call
  * sink for each shadowed entry, in path order. Returns 0 or -1 (fail()). */
-int shadow_compute(int metadir, const char *old_name, const char *new_name, int upperfd, shadow_sink *sink,
-		   void *ctx, struct shadow_counts *counts);
+int shadow_compute(int metadir, const char *old_name, const char *new_name, int upperfd, shadow_sink *sink, void *ctx,
+		   struct shadow_counts *counts);
 
 const char *shadow_group_name(enum shadow_group g); /* package-db, etc, bin-lib, other */
 const char *shadow_group_title(enum shadow_group g); /* "package database", "/etc", ... */

@@ -38,7 +38,6 @@ static int read_state(const struct peer_config *c, struct peer_state *st, char *
 	return state_load(dir, name, st);
 }
 
-
 int peer_status(int argc, char **argv)
 {
 	struct peer_config c;
@@ -62,7 +61,7 @@ int peer_status(int argc, char **argv)
 			fd_printf(STDERR_FILENO, "not ready: no state file %s (the peer has not run yet)\n", where);
 		else
 			fd_printf(STDERR_FILENO, "not ready: state file %s: %s\n", where,
-			    errno == EINVAL ? "not a regular state file" : strerror(errno));
+				  errno == EINVAL ? "not a regular state file" : strerror(errno));
 		goto out;
 	}
 	if (st.ready) {

@@ -147,8 +147,10 @@ static int root_open(const char *root)
 		}
 		if (next < 0)
 			return fail_errno("new root %s: %s%s", root, c,
-					  errno == ELOOP ? " is a symlink (the new root must not be reached through one)" :
-					  errno == ENOTDIR ? " is not a directory" : "");
+					  errno == ELOOP ?
+						  " is a symlink (the new root must not be reached through one)" :
+					  errno == ENOTDIR ? " is not a directory" :
+							     "");
 		close(dir);
 		dir = next;
 	}
@@ -304,10 +306,9 @@ static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, co
 	struct stint_open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
 						 STINT_RESOLVE_NO_MAGICLINKS };
-	struct image_job ij = { .policy = j->cfg->on_image_change,
-				.pvfd = j->pv.base,
-				.deadline = j->deadline,
-				.procfd = j->procfd };
+	struct image_job ij = {
+		.policy = j->cfg->on_image_change, .pvfd = j->pv.base, .deadline = j->deadline, .procfd = j->procfd
+	};
 	cleanup_fd int lower = -1, upper = -1;
 	const char **mounts = NULL;
 	int rc;
@@ -387,8 +388,9 @@ static int step_identity(struct job *j, int rootfd)
 	if (j->cfg->machine_id == PEER_MACHINE_ID_GENERATE && (n = machine_id_ensure(rootfd)) < 0)
 		return -1;
 	step_done(4, "overlay", "mounted at %s%s", j->root,
-		  j->cfg->machine_id == PEER_MACHINE_ID_GENERATE ? (n ? ", new machine-id written" : ", machine-id kept") :
-								   "");
+		  j->cfg->machine_id == PEER_MACHINE_ID_GENERATE ?
+			  (n ? ", new machine-id written" : ", machine-id kept") :
+			  "");
 	test_kill_at("overlay");
 	return 0;
 }
@@ -455,8 +457,9 @@ static int step_switch(struct job *j, const struct mountinfo *mi, int rootfd, in
 	if (j->cfg->mode != PEER_MODE_PIVOT) {
 		if ((n = hide_private_mounts(j, mi)) < 0)
 			return -1;
-		step_done(6, "switch", "chroot mode: %d mount%s of the old root that show the handoff socket or the "
-				       "volume detached; stint enters %s",
+		step_done(6, "switch",
+			  "chroot mode: %d mount%s of the old root that show the handoff socket or the "
+			  "volume detached; stint enters %s",
 			  n, n == 1 ? "" : "s", j->root);
 		return TARGET_READY;
 	}

@@ -161,7 +161,8 @@ static int check_pidfd(const struct handoff *h, int procfd)
 			return 0;
 		}
 		if (nsfd < 0)
-			return fail_errno("HELLO: the %s namespace of the init's pidfd", stint_fd_tag_name(ns_tags[i].tag));
+			return fail_errno("HELLO: the %s namespace of the init's pidfd",
+					  stint_fd_tag_name(ns_tags[i].tag));
 		if (ns_id_of(nsfd, "a namespace of the init", &real) < 0 ||
 		    ns_id_of(h->fd[ns_tags[i].tag], "a namespace fd", &sent) < 0)
 			return -1;

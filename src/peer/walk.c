@@ -182,8 +182,7 @@ static int walk_dir(struct walker *w, int fd, size_t len, unsigned depth);
 static int walk_one(struct walker *w, int dirfd, size_t len, unsigned depth, const char *name)
 {
 	size_t nlen = strlen(name), plen = len == 1 ? 1 + nlen : len + 1 + nlen;
-	struct walk_entry e = { .path = w->path, .len = plen, .name = name, .dirfd = dirfd, .fd = -1,
-				.depth = depth };
+	struct walk_entry e = { .path = w->path, .len = plen, .name = name, .dirfd = dirfd, .fd = -1, .depth = depth };
 	struct stat st;
 	cleanup_fd int fd = -1;
 	int rc;
@@ -198,7 +197,9 @@ static int walk_one(struct walker *w, int dirfd, size_t len, unsigned depth, con
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		w->path[len] = '\0';
 		/* Gone since the directory was read (a live upper): not there. */
-		return errno == ENOENT ? 0 : fail_errno("%s: stat %s%s%s", w->lim->what, w->path, len == 1 ? "" : "/", name);
+		return errno == ENOENT ?
+			       0 :
+			       fail_errno("%s: stat %s%s%s", w->lim->what, w->path, len == 1 ? "" : "/", name);
 	}
 	e.st = &st;
 	if (S_ISLNK(st.st_mode)) {
@@ -216,7 +217,8 @@ static int walk_one(struct walker *w, int dirfd, size_t len, unsigned depth, con
 		if (!e.other_fs) {
 			fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 			if (fd < 0)
-				return errno == ENOENT ? 0 : fail_errno("%s: open the directory %s", w->lim->what, w->path);
+				return errno == ENOENT ? 0 :
+							 fail_errno("%s: open the directory %s", w->lim->what, w->path);
 			/* Swapped since the stat? Then this is not the same directory. */
 			if (fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)
 				return fail("%s: %s changed during the walk", w->lim->what, w->path);
@@ -228,8 +230,8 @@ static int walk_one(struct walker *w, int dirfd, size_t len, unsigned depth, con
 		return -1;
 	if (fd >= 0 && rc != WALK_SKIP) {
 		if (depth + 1 > w->lim->max_depth)
-			return fail("%s: directories nested deeper than %u levels at %s (the walk's limit)", w->lim->what,
-				    w->lim->max_depth, w->path);
+			return fail("%s: directories nested deeper than %u levels at %s (the walk's limit)",
+				    w->lim->what, w->lim->max_depth, w->path);
 		if (walk_dir(w, fd, plen, depth + 1) < 0)
 			return -1;
 	}

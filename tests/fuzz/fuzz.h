@@ -13,14 +13,14 @@
 
 /* An invariant of the code under test: when it does not hold, say which
  * and abort, so libFuzzer keeps the input as a crash reproducer. */
-#define FUZZ_CHECK(cond, ...)                                                       \
-	do {                                                                        \
-		if (!(cond)) {                                                      \
-			fprintf(stderr, "fuzz: invariant failed: %s: ", #cond);     \
-			fprintf(stderr, __VA_ARGS__);                               \
-			fputc('\n', stderr);                                        \
-			abort();                                                    \
-		}                                                                   \
+#define FUZZ_CHECK(cond, ...)                                                                                          \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "fuzz: invariant failed: %s: ", #cond);                                        \
+			fprintf(stderr, __VA_ARGS__);                                                                  \
+			fputc('\n', stderr);                                                                           \
+			abort();                                                                                       \
+		}                                                                                                      \
 	} while (0)
 
 /* A NUL-terminated string that fits in `size` bytes, as every fixed

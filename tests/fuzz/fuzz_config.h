@@ -23,8 +23,7 @@ struct fuzz_config_input {
 	char words[4096 + 1];
 };
 
-static inline void fuzz_config_split(const uint8_t *data, size_t size, const char *prog,
-				     struct fuzz_config_input *in)
+static inline void fuzz_config_split(const uint8_t *data, size_t size, const char *prog, struct fuzz_config_input *in)
 {
 	const uint8_t *nul = memchr(data, '\0', size);
 	size_t file_len = nul ? (size_t)(nul - data) : size;
@@ -90,8 +89,8 @@ static inline void fuzz_check_config(const struct cfg_program *p, const void *cf
 		case CFG_MS: {
 			long v = *(const long *)field;
 
-			FUZZ_CHECK(v >= k->min * 1000L && v <= k->max * 1000L, "%s = %ld ms, outside %d..%d s",
-				   k->name, v, k->min, k->max);
+			FUZZ_CHECK(v >= k->min * 1000L && v <= k->max * 1000L, "%s = %ld ms, outside %d..%d s", k->name,
+				   v, k->min, k->max);
 			break;
 		}
 		case CFG_LIST: {
@@ -100,8 +99,8 @@ static inline void fuzz_check_config(const struct cfg_program *p, const void *cf
 			FUZZ_CHECK(l->n == 0 || (l->v && !l->v[l->n]), "%s: list not NULL-terminated", k->name);
 			for (size_t i = 0; i < l->n; i++) {
 				FUZZ_CHECK(l->v[i] && l->v[i][0], "%s: item %zu empty", k->name, i);
-				FUZZ_CHECK(!(k->flags & CFG_ABSOLUTE) || l->v[i][0] == '/', "%s: item '%s' not absolute",
-					   k->name, l->v[i]);
+				FUZZ_CHECK(!(k->flags & CFG_ABSOLUTE) || l->v[i][0] == '/',
+					   "%s: item '%s' not absolute", k->name, l->v[i]);
 			}
 			break;
 		}

@@ -63,8 +63,7 @@ static void check_roundtrip(const struct mount_entry *e)
 	FUZZ_CHECK(mountinfo_parse(line, (size_t)n, &mi) == 0, "parse of a re-escaped line failed");
 	FUZZ_CHECK(mi.n == 1, "the re-escaped line '%s' gives %zu entries", line, mi.n);
 	FUZZ_CHECK(strcmp(mi.m[0].root, e->root) == 0, "root '%s' comes back as '%s'", e->root, mi.m[0].root);
-	FUZZ_CHECK(strcmp(mi.m[0].target, e->target) == 0, "target '%s' comes back as '%s'", e->target,
-		   mi.m[0].target);
+	FUZZ_CHECK(strcmp(mi.m[0].target, e->target) == 0, "target '%s' comes back as '%s'", e->target, mi.m[0].target);
 	mountinfo_free(&mi);
 }
 

@@ -645,8 +645,8 @@ static int cmd_flood(int argc, char **argv)
 	}
 	if (out && !freopen(out, "w", stdout))
 		die("flood: %s: %s", out, strerror(errno));
-	printf("flood: %ld datagrams of %zu bytes sent, %ld failed%s%s\n", sent, len, failed,
-	       failed ? ": " : "", failed ? strerror(last_err) : "");
+	printf("flood: %ld datagrams of %zu bytes sent, %ld failed%s%s\n", sent, len, failed, failed ? ": " : "",
+	       failed ? strerror(last_err) : "");
 	return 0;
 }
 
@@ -725,8 +725,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "escape", cmd_escape },	  { "plant", cmd_plant },	  { "fake-init", cmd_fake_init },
-		{ "flood", cmd_flood },		  { "remount-rw", cmd_remount_rw }, { "count-renames", cmd_count_renames },
+		{ "escape", cmd_escape }, { "plant", cmd_plant },	    { "fake-init", cmd_fake_init },
+		{ "flood", cmd_flood },	  { "remount-rw", cmd_remount_rw }, { "count-renames", cmd_count_renames },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -18,7 +18,7 @@ __attribute__((unused)) static void tap_init(void)
 }
 
 __attribute__((unused, format(printf, 4, 5))) static int tap_ok(int pass, const char *file, int line, const char *fmt,
-							 ...)
+								...)
 {
 	va_list ap;
 
@@ -39,22 +39,22 @@ __attribute__((unused, format(printf, 4, 5))) static int tap_ok(int pass, const 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
 /* Comparisons that print both sides when they differ. */
-#define is_int(got, want, ...)                                                                     \
-	({                                                                                         \
-		long long _g = (long long)(got), _w = (long long)(want);                           \
-		int _p = ok(_g == _w, __VA_ARGS__);                                                \
-		if (!_p)                                                                           \
-			printf("#   got %lld, want %lld\n", _g, _w);                                   \
-		_p;                                                                                \
+#define is_int(got, want, ...)                                                                                         \
+	({                                                                                                             \
+		long long _g = (long long)(got), _w = (long long)(want);                                               \
+		int _p = ok(_g == _w, __VA_ARGS__);                                                                    \
+		if (!_p)                                                                                               \
+			printf("#   got %lld, want %lld\n", _g, _w);                                                   \
+		_p;                                                                                                    \
 	})
 
-#define is_str(got, want, ...)                                                                     \
-	({                                                                                         \
-		const char *_g = (got), *_w = (want);                                              \
-		int _p = ok(_g && _w && strcmp(_g, _w) == 0, __VA_ARGS__);                         \
-		if (!_p)                                                                           \
-			printf("#   got '%s', want '%s'\n", _g ? _g : "(null)", _w ? _w : "(null)"); \
-		_p;                                                                                \
+#define is_str(got, want, ...)                                                                                         \
+	({                                                                                                             \
+		const char *_g = (got), *_w = (want);                                                                  \
+		int _p = ok(_g && _w && strcmp(_g, _w) == 0, __VA_ARGS__);                                             \
+		if (!_p)                                                                                               \
+			printf("#   got '%s', want '%s'\n", _g ? _g : "(null)", _w ? _w : "(null)");                   \
+		_p;                                                                                                    \
 	})
 
 /* A diagnostic line (TAP comment). */

@@ -23,16 +23,15 @@ static int set(const char *key, const char *value)
 	return cfg_set(&config_program, &cfg, key, value, CFG_FROM_FLAG, err, sizeof(err));
 }
 
-#define BAD(key, value, msg)                                                                                   \
-	do {                                                                                                   \
-		int rc_ = set(key, value);                                                                     \
-		ok(rc_ == -1 && strcmp(err, msg) == 0, "%s = '%s' refused: %s", key, value, err);             \
+#define BAD(key, value, msg)                                                                                           \
+	do {                                                                                                           \
+		int rc_ = set(key, value);                                                                             \
+		ok(rc_ == -1 && strcmp(err, msg) == 0, "%s = '%s' refused: %s", key, value, err);                      \
 	} while (0)
 
 static void test_keys(void)
 {
-	ok(set("socket", "/run/stint/stint.sock") == 0 && strcmp(cfg.socket, "/run/stint/stint.sock") == 0,
-	   "socket");
+	ok(set("socket", "/run/stint/stint.sock") == 0 && strcmp(cfg.socket, "/run/stint/stint.sock") == 0, "socket");
 	ok(set("timeout", "1.25") == 0 && cfg.timeout_ms == 1250, "timeout 1.25 = 1250 ms");
 	ok(set("timeout", "0") == 0 && cfg.timeout_ms == 0, "timeout 0 = forever");
 	BAD("timeout", "-1", "timeout: '-1' is not a number of seconds");
@@ -80,19 +79,19 @@ static void test_rewrite(void)
 	cfg.n_rewrite = 0;
 	cfg.rewrite_source = CFG_FROM_DEFAULT;
 	ok(cfg_set(&config_program, &cfg, "rewrite", "TERM:RTMIN+3, INT:TERM", CFG_FROM_FILE, e, sizeof(e)) == 0 &&
-		   cfg.n_rewrite == 2 &&
-		   cfg.rewrite[0].from == SIGTERM && cfg.rewrite[0].to == 37 && cfg.rewrite[1].to == SIGTERM,
+		   cfg.n_rewrite == 2 && cfg.rewrite[0].from == SIGTERM && cfg.rewrite[0].to == 37 &&
+		   cfg.rewrite[1].to == SIGTERM,
 	   "rewrite list from the file");
-	ok(cfg_set(&config_program, &cfg, "rewrite", "HUP:USR1", CFG_FROM_FLAG, e, sizeof(e)) == 0 && cfg.n_rewrite == 1 &&
-		   cfg.rewrite[0].from == SIGHUP,
+	ok(cfg_set(&config_program, &cfg, "rewrite", "HUP:USR1", CFG_FROM_FLAG, e, sizeof(e)) == 0 &&
+		   cfg.n_rewrite == 1 && cfg.rewrite[0].from == SIGHUP,
 	   "a flag replaces the file's rewrites");
-	ok(cfg_set(&config_program, &cfg, "rewrite", "USR2:USR1", CFG_FROM_FLAG, e, sizeof(e)) == 0 && cfg.n_rewrite == 2,
+	ok(cfg_set(&config_program, &cfg, "rewrite", "USR2:USR1", CFG_FROM_FLAG, e, sizeof(e)) == 0 &&
+		   cfg.n_rewrite == 2,
 	   "a second flag adds to the first");
 	BAD("rewrite", "TERM", "rewrite: 'TERM' is not FROM:TO");
 	BAD("rewrite", "TERM:NOPE", "rewrite: 'NOPE' is not a signal");
 	BAD("rewrite", "CHLD:TERM", "rewrite: signal CHLD cannot be rewritten");
 }
-
 
 /* The fields of stint's CFG_CUSTOM keys, as text. */
 static void render_init(const struct cfg_key *k, const void *cfg_, char *out, size_t len)
@@ -179,7 +178,8 @@ static void test_precedence(void)
 		   "the environment over the file: %s", e);
 	}
 	{
-		char *argv[] = { "stint", "-t", "3", file, path, "--root=/flag", "--rewrite", "HUP:USR1", "cmd", "-x", NULL };
+		char *argv[] = { "stint",     "-t",	  "3",	 file, path, "--root=/flag",
+				 "--rewrite", "HUP:USR1", "cmd", "-x", NULL };
 		ok(load(&c, 10, argv, e, sizeof(e)) == 0 && c.timeout_ms == 3000 && strcmp(c.root, "/flag") == 0 &&
 			   c.n_rewrite == 1 && c.rewrite[0].from == SIGHUP,
 		   "flags over the environment, a flag's list replaces the file's: %s", e);
@@ -251,10 +251,10 @@ static void test_args(void)
 		{ { "--r", "/x" }, "option --r is ambiguous (try --help)" },
 		{ { "--timeout", "86401" }, "--timeout: '86401' is out of range (0 to 86400 seconds) (try --help)" },
 		{ { "-t", "1.0001" }, "--timeout: '1.0001' has more than 3 decimals (milliseconds) (try --help)" },
-		{ { "--peer-timeout", "0" },
-		  "--peer-timeout: '0' is out of range (1 to 3600 seconds) (try --help)" },
+		{ { "--peer-timeout", "0" }, "--peer-timeout: '0' is out of range (1 to 3600 seconds) (try --help)" },
 		{ { "--grace", "3601" }, "--grace: '3601' is out of range (0 to 3600 seconds) (try --help)" },
-		{ { "--log-level", "loud" }, "--log-level: 'loud' is not one of error, warn, info, debug (try --help)" },
+		{ { "--log-level", "loud" },
+		  "--log-level: 'loud' is not one of error, warn, info, debug (try --help)" },
 		{ { "--socket=" }, "--socket: empty path (try --help)" },
 		{ { "-vqr", "rel" }, "--root: 'rel' is not an absolute path (try --help)" },
 	};
@@ -271,8 +271,10 @@ static void test_args(void)
 		       bad[i].args[0], bad[i].args[1] ? " " : "", bad[i].args[1] ? bad[i].args[1] : "");
 	}
 	{
-		char *argv[] = { "stint", "-gvqs/run/x.sock", "--sup", "--forward-group=no", "--log-level", "warn",
-				 "--", "-v", NULL };
+		char *argv[] = {
+			"stint", "-gvqs/run/x.sock", "--sup", "--forward-group=no", "--log-level", "warn", "--", "-v",
+			NULL
+		};
 		ok(load(&c, 8, argv, e, sizeof(e)) == 0 && strcmp(c.socket, "/run/x.sock") == 0 && c.supervise &&
 			   !c.forward_group && c.log_level == LOG_WARN,
 		   "-gvqsVALUE, a unique prefix, --bool=no, the last level wins: %s", e);
@@ -315,7 +317,8 @@ static void test_env_errors(void)
 		const char *var, *value, *error;
 	} bad[] = {
 		{ "STINT_TIMEOUT", "x", "environment STINT_TIMEOUT: 'x' is not a number of seconds" },
-		{ "STINT_LOG_LEVEL", "loud", "environment STINT_LOG_LEVEL: 'loud' is not one of error, warn, info, debug" },
+		{ "STINT_LOG_LEVEL", "loud",
+		  "environment STINT_LOG_LEVEL: 'loud' is not one of error, warn, info, debug" },
 		{ "STINT_ON_FAILURE", "reboot", "environment STINT_ON_FAILURE: 'reboot' is not one of exit, boot" },
 		{ "STINT_ROOT", "rel", "environment STINT_ROOT: 'rel' is not an absolute path" },
 	};
@@ -338,7 +341,8 @@ static void test_env_errors(void)
 	setenv("STINT_LOG_LEVEL", "verbose", 1);
 	{
 		char *argv[] = { "stint", "-q", NULL };
-		ok(load(&c, 1, argv, e, sizeof(e)) == 0 && c.log_level == LOG_DEBUG, "STINT_LOG_LEVEL=verbose is debug");
+		ok(load(&c, 1, argv, e, sizeof(e)) == 0 && c.log_level == LOG_DEBUG,
+		   "STINT_LOG_LEVEL=verbose is debug");
 		ok(load(&c, 2, argv, e, sizeof(e)) == 0 && c.log_level == LOG_ERROR, "-q beats the environment");
 	}
 	unsetenv("STINT_LOG_LEVEL");
@@ -374,11 +378,16 @@ static void test_signal_names(void)
 		const char *name;
 		int signo;
 	} cases[] = {
-		{ "TERM", SIGTERM }, { "SIGTERM", SIGTERM }, { "sigterm", SIGTERM }, { "15", SIGTERM },
-		{ "RTMIN", 34 },     { "RTMIN+3", 37 },	     { "SIGRTMIN+3", 37 },   { "RTMAX", 64 },
-		{ "RTMAX-1", 63 },   { "64", 64 },	     { "WINCH", SIGWINCH },  { "PWR", SIGPWR },
-		{ "65", -1 },	     { "0", -1 },	     { "RTMIN+31", -1 },     { "RTMIN3", -1 },
-		{ "FOO", -1 },	     { "", -1 },	     { "+3", -1 },	     { "RTMAX+1", -1 },
+		{ "TERM", SIGTERM },	{ "SIGTERM", SIGTERM },
+		{ "sigterm", SIGTERM }, { "15", SIGTERM },
+		{ "RTMIN", 34 },	{ "RTMIN+3", 37 },
+		{ "SIGRTMIN+3", 37 },	{ "RTMAX", 64 },
+		{ "RTMAX-1", 63 },	{ "64", 64 },
+		{ "WINCH", SIGWINCH },	{ "PWR", SIGPWR },
+		{ "65", -1 },		{ "0", -1 },
+		{ "RTMIN+31", -1 },	{ "RTMIN3", -1 },
+		{ "FOO", -1 },		{ "", -1 },
+		{ "+3", -1 },		{ "RTMAX+1", -1 },
 	};
 	char buf[32];
 
@@ -421,9 +430,11 @@ static void test_files(void)
 {
 	char logged[1024];
 
-	ok(parse_text("[stint]\nsocket = /s\n; comment\n# comment\ntimeout = 3\ncommand = /sbin/init --log-level=info\n",
-		      logged, sizeof(logged)) == 0 &&
-		   cfg.timeout_ms == 3000 && cfg.file_command.n == 2 && strcmp(cfg.file_command.v[1], "--log-level=info") == 0,
+	ok(parse_text(
+		   "[stint]\nsocket = /s\n; comment\n# comment\ntimeout = 3\ncommand = /sbin/init --log-level=info\n",
+		   logged, sizeof(logged)) == 0 &&
+		   cfg.timeout_ms == 3000 && cfg.file_command.n == 2 &&
+		   strcmp(cfg.file_command.v[1], "--log-level=info") == 0,
 	   "good file, command split on spaces");
 	ok(parse_text("[stint]\nsocket = /s\nnope = 1\n", logged, sizeof(logged)) == -1 &&
 		   strcmp(logged, ":3: unknown key 'nope'") == 0,

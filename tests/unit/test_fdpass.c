@@ -84,8 +84,8 @@ static int raw_send(int sock, const void *buf, size_t len, const int *fds, size_
 
 /* Send buf with n fresh /dev/null fds attached (our copies are closed), then
  * receive it with room for maxfds. Returns the stint_recv_msg result. */
-static int send_recv(const void *buf, size_t len, size_t n, size_t maxfds, struct stint_msg *m, int *fds,
-		     size_t *nfds, char *err, size_t errlen)
+static int send_recv(const void *buf, size_t len, size_t n, size_t maxfds, struct stint_msg *m, int *fds, size_t *nfds,
+		     char *err, size_t errlen)
 {
 	int sv[2], out[253], rc;
 
@@ -110,7 +110,7 @@ static int send_recv(const void *buf, size_t len, size_t n, size_t maxfds, struc
 static void test_send_recv_hello_fds(void)
 {
 	static const char *const ns[] = { "mnt", "pid", "net", "ipc", "uts", "user", "cgroup" };
-	static const uint32_t ns_tags[] = { STINT_FD_MNT, STINT_FD_PID,	 STINT_FD_NET,	STINT_FD_IPC,
+	static const uint32_t ns_tags[] = { STINT_FD_MNT, STINT_FD_PID,	 STINT_FD_NET,	 STINT_FD_IPC,
 					    STINT_FD_UTS, STINT_FD_USER, STINT_FD_CGROUP };
 	uint8_t buf[STINT_MSG_MAX];
 	int sv[2], out[7], in[STINT_MAX_FDS];
@@ -174,8 +174,7 @@ static void test_senders(void)
 		   stint_recv_msg(sv[0], &m, NULL, NULL, 0, err, sizeof(err)) == STINT_RECV_OK &&
 		   m.type == STINT_MSG_ERROR && strcmp(m.text, "no") == 0,
 	   "stint_send_text ERROR → ERROR: %s", err);
-	ok(stint_send_ack(sv[1]) == 0 &&
-		   stint_recv_msg(sv[0], &m, NULL, NULL, 0, err, sizeof(err)) == STINT_RECV_OK &&
+	ok(stint_send_ack(sv[1]) == 0 && stint_recv_msg(sv[0], &m, NULL, NULL, 0, err, sizeof(err)) == STINT_RECV_OK &&
 		   m.type == STINT_MSG_ACK,
 	   "stint_send_ack → ACK: %s", err);
 	errno = 0;
@@ -183,8 +182,8 @@ static void test_senders(void)
 	for (int i = 0; i <= STINT_MAX_FDS; i++)
 		fds[i] = 0;
 	errno = 0;
-	ok(stint_send(sv[0], "x", 1, fds, STINT_MAX_FDS + 1) == -1 && errno == EINVAL,
-	   "stint_send with %d fds: EINVAL", STINT_MAX_FDS + 1);
+	ok(stint_send(sv[0], "x", 1, fds, STINT_MAX_FDS + 1) == -1 && errno == EINVAL, "stint_send with %d fds: EINVAL",
+	   STINT_MAX_FDS + 1);
 	close(sv[0]);
 	close(sv[1]);
 }

@@ -76,8 +76,7 @@ static void test_order(void)
 }
 
 /* What obuf wrote to a pipe, NUL-terminated. */
-static size_t capture(void (*fn)(struct obuf *, const char *, size_t), const char *in, size_t n, char *out,
-		      size_t cap)
+static size_t capture(void (*fn)(struct obuf *, const char *, size_t), const char *in, size_t n, char *out, size_t cap)
 {
 	int p[2];
 	struct obuf *o = malloc(sizeof(*o));

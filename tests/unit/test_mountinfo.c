@@ -70,8 +70,8 @@ static int same_entry(const struct mount_entry *a, const struct mount_entry *b)
 {
 	return a->id == b->id && a->parent == b->parent && a->major == b->major && a->minor == b->minor &&
 	       !strcmp(a->root, b->root) && !strcmp(a->target, b->target) && !strcmp(a->opts, b->opts) &&
-	       !strcmp(a->optional, b->optional) && !strcmp(a->fstype, b->fstype) &&
-	       !strcmp(a->source, b->source) && !strcmp(a->super_opts, b->super_opts);
+	       !strcmp(a->optional, b->optional) && !strcmp(a->fstype, b->fstype) && !strcmp(a->source, b->source) &&
+	       !strcmp(a->super_opts, b->super_opts);
 }
 
 /* Our own mount namespace does not change between the two reads. */

@@ -214,9 +214,9 @@ static void test_global_options(void)
 	ok(cfg_argv(&peer_global_program, &c, 7, ok_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) == 0 &&
 		   a.first == 4 && strcmp(c.socket, "/s") == 0 && c.log_level == LOG_DEBUG,
 	   "-s and -v before the command; it starts at 'prepare'");
-	is_str(cfg_argv(&peer_global_program, &c, 4, bad_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0
-		       ? err
-		       : "(accepted)",
+	is_str(cfg_argv(&peer_global_program, &c, 4, bad_argv, CFG_GLOBAL, true, &a, err, sizeof(err)) < 0 ?
+		       err :
+		       "(accepted)",
 	       "option --mode is unknown (try --help)", "a prepare key before the command");
 	{
 		const char *help = help_text(&peer_global_program, CFG_GLOBAL);

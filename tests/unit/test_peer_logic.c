@@ -102,22 +102,21 @@ static void plan_str(const struct plan *p, char *out, size_t len)
 static void test_plan(void)
 {
 	/* A container as a runtime makes it, with what the plan must skip. */
-	static const char mounts[] =
-		"1 0 0:1 / / rw - overlay overlay rw\n"
-		"2 1 0:2 / /proc rw - proc proc rw\n"
-		"3 2 0:3 /null /proc/kcore ro - devtmpfs udev rw\n" /* a mask: carried */
-		"4 1 0:4 / /sys ro - sysfs sysfs ro\n"
-		"5 1 0:5 / /dev rw - tmpfs tmpfs rw\n"
-		"6 5 0:6 / /dev/pts rw - devpts devpts rw\n"
-		"7 1 8:1 /hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
-		"8 1 0:7 / /run rw - tmpfs tmpfs rw\n" /* replaced by tmpfs= */
-		"9 8 0:8 / /run/secrets ro - tmpfs tmpfs rw\n"
-		"10 1 0:9 / /data rw - ext4 /dev/sdb rw\n"
-		"11 10 0:10 / /data/private rw - tmpfs tmpfs rw\n" /* excluded */
-		"12 1 0:11 / /.stint/root rw - overlay stint rw\n" /* the new root */
-		"13 12 0:12 / /.stint/root/proc rw - proc proc rw\n"
-		"14 1 0:13 / /covered/child rw - tmpfs tmpfs rw\n"
-		"15 1 0:14 / /covered rw - tmpfs tmpfs rw\n"; /* hides 14 */
+	static const char mounts[] = "1 0 0:1 / / rw - overlay overlay rw\n"
+				     "2 1 0:2 / /proc rw - proc proc rw\n"
+				     "3 2 0:3 /null /proc/kcore ro - devtmpfs udev rw\n" /* a mask: carried */
+				     "4 1 0:4 / /sys ro - sysfs sysfs ro\n"
+				     "5 1 0:5 / /dev rw - tmpfs tmpfs rw\n"
+				     "6 5 0:6 / /dev/pts rw - devpts devpts rw\n"
+				     "7 1 8:1 /hosts /etc/hosts rw - ext4 /dev/sda1 rw\n"
+				     "8 1 0:7 / /run rw - tmpfs tmpfs rw\n" /* replaced by tmpfs= */
+				     "9 8 0:8 / /run/secrets ro - tmpfs tmpfs rw\n"
+				     "10 1 0:9 / /data rw - ext4 /dev/sdb rw\n"
+				     "11 10 0:10 / /data/private rw - tmpfs tmpfs rw\n" /* excluded */
+				     "12 1 0:11 / /.stint/root rw - overlay stint rw\n" /* the new root */
+				     "13 12 0:12 / /.stint/root/proc rw - proc proc rw\n"
+				     "14 1 0:13 / /covered/child rw - tmpfs tmpfs rw\n"
+				     "15 1 0:14 / /covered rw - tmpfs tmpfs rw\n"; /* hides 14 */
 	static const char *const tmpfs[] = { "/run", "/tmp:mode=1777" };
 	static const char *const exclude[] = { "/data/private" };
 	static const char *const include[] = { "/extra" };

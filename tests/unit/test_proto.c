@@ -106,13 +106,13 @@ static void test_roundtrip_text_ack(void)
 	long n;
 
 	n = stint_encode_text(buf, sizeof(buf), STINT_MSG_ABORT, "overlay mount failed: ENOSPC");
-	ok(n > 0 && decode(buf, (size_t)n, &m, err, sizeof(err)) == 0 && m.type == STINT_MSG_ABORT,
-	   "ABORT decodes: %s", err);
+	ok(n > 0 && decode(buf, (size_t)n, &m, err, sizeof(err)) == 0 && m.type == STINT_MSG_ABORT, "ABORT decodes: %s",
+	   err);
 	is_str(m.text, "overlay mount failed: ENOSPC", "ABORT text");
 
 	n = stint_encode_text(buf, sizeof(buf), STINT_MSG_ERROR, "unsupported protocol version 2");
-	ok(n > 0 && decode(buf, (size_t)n, &m, err, sizeof(err)) == 0 && m.type == STINT_MSG_ERROR,
-	   "ERROR decodes: %s", err);
+	ok(n > 0 && decode(buf, (size_t)n, &m, err, sizeof(err)) == 0 && m.type == STINT_MSG_ERROR, "ERROR decodes: %s",
+	   err);
 	is_str(m.text, "unsupported protocol version 2", "ERROR text");
 
 	n = stint_encode_text(buf, sizeof(buf), STINT_MSG_ABORT, "caf\xc3\xa9 \xe2\x9c\x93");
@@ -187,8 +187,8 @@ static void test_encode_refusals(void)
 	ok(stint_encode_text(buf, sizeof(buf), STINT_MSG_READY, "x") == -1 && errno == EINVAL,
 	   "encode text as type READY: EINVAL");
 	errno = 0;
-	ok(stint_encode_ack(buf, STINT_HDR_SIZE - 1) == -1 && errno == EMSGSIZE,
-	   "encode ACK into %d bytes: EMSGSIZE", STINT_HDR_SIZE - 1);
+	ok(stint_encode_ack(buf, STINT_HDR_SIZE - 1) == -1 && errno == EMSGSIZE, "encode ACK into %d bytes: EMSGSIZE",
+	   STINT_HDR_SIZE - 1);
 }
 
 static void test_names(void)
@@ -311,8 +311,7 @@ static void test_trailing(void)
 	buf[n] = 'x';
 	set_plen(buf, (uint32_t)(n + 1 - STINT_HDR_SIZE));
 	/* The root field's length says 2, so "x" is trailing, not part of the root. */
-	ok(refused(buf, (size_t)n + 1, err, sizeof(err)) && strstr(err, "trailing"), "HELLO + 1 byte refused: %s",
-	   err);
+	ok(refused(buf, (size_t)n + 1, err, sizeof(err)) && strstr(err, "trailing"), "HELLO + 1 byte refused: %s", err);
 
 	n = stint_encode_ready(buf, sizeof(buf), STINT_READY_CHROOT, "/r");
 	memset(buf + n, 0, 4);
@@ -360,8 +359,7 @@ static void test_bad_fields(void)
 	/* Mode pivoted with a path: encode chroot, flip the mode. */
 	n = stint_encode_ready(buf, sizeof(buf), STINT_READY_CHROOT, "/p");
 	set_u32(buf, STINT_HDR_SIZE, STINT_READY_PIVOTED);
-	ok(refused(buf, (size_t)n, err, sizeof(err)) && strstr(err, "pivot"), "pivoted with a path refused: %s",
-	   err);
+	ok(refused(buf, (size_t)n, err, sizeof(err)) && strstr(err, "pivot"), "pivoted with a path refused: %s", err);
 	set_u32(buf, STINT_HDR_SIZE, 0);
 	ok(refused(buf, (size_t)n, err, sizeof(err)) && has_number(err, 0), "READY mode 0 refused: %s", err);
 	set_u32(buf, STINT_HDR_SIZE, 3);
@@ -374,8 +372,7 @@ static void test_bad_fields(void)
 	set_u32(buf, STINT_HDR_SIZE + 4, 3);
 	ok(refused(buf, (size_t)n, err, sizeof(err)), "READY path length past the end refused: %s", err);
 	set_u32(buf, STINT_HDR_SIZE + 4, STINT_PATH_MAX + 1);
-	ok(refused(buf, (size_t)n, err, sizeof(err)), "READY path length %d refused: %s", STINT_PATH_MAX + 1,
-	   err);
+	ok(refused(buf, (size_t)n, err, sizeof(err)), "READY path length %d refused: %s", STINT_PATH_MAX + 1, err);
 
 	/* HELLO fd counts 0 and 17 (the payload layout is otherwise valid). */
 	uint32_t tags[STINT_MAX_FDS + 1];
@@ -386,8 +383,7 @@ static void test_bad_fields(void)
 	set_u32(buf, STINT_HDR_SIZE + 4, 0);
 	memmove(buf + STINT_HDR_SIZE + 12, buf + STINT_HDR_SIZE + 16, 1); /* drop the one tag */
 	set_plen(buf, (uint32_t)(n - 4 - STINT_HDR_SIZE));
-	ok(refused(buf, (size_t)n - 4, err, sizeof(err)) && has_number(err, 0), "HELLO with nfds 0 refused: %s",
-	   err);
+	ok(refused(buf, (size_t)n - 4, err, sizeof(err)) && has_number(err, 0), "HELLO with nfds 0 refused: %s", err);
 
 	n = stint_encode_hello(buf, sizeof(buf), 7, tags, STINT_MAX_FDS, "/");
 	/* Insert a 17th tag before the root byte. */
@@ -439,7 +435,8 @@ static void test_control_chars(void)
 	 * fuzzing (tests/fuzz/corpus/proto/ready-relative-path-with-newline). */
 	n = stint_encode_ready(buf, sizeof(buf), STINT_READY_CHROOT, "/x\nstint: forged\x1b");
 	buf[STINT_HDR_SIZE + 8] = 'x';
-	ok(refused(buf, (size_t)n, err, sizeof(err)) && strcmp(err, "READY: path 'xx?stint: forged?' is not absolute") == 0,
+	ok(refused(buf, (size_t)n, err, sizeof(err)) &&
+		   strcmp(err, "READY: path 'xx?stint: forged?' is not absolute") == 0,
 	   "control characters of a refused READY path become '?' in the reason: %s", err);
 
 	/* Every control byte 1..31 and DEL. */
