@@ -48,7 +48,7 @@ static const struct cfg_key halt_keys[] = {
 	  .type = CFG_STR },
 	{ "quiet", NULL, NULL, NULL, "log errors only", .min = LOG_ERROR, .off = F(log_level), .short_opt = 'q',
 	  .type = CFG_FLAG },
-	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP },
+	CFG_KEY_HELP(0),
 };
 
 static const struct cfg_program halt_program = {

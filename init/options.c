@@ -186,8 +186,7 @@ static const struct cfg_key keys[] = {
 	  .short_opt = 'q', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY },
 	{ "version", NULL, NULL, NULL, "print the version and exit", .short_opt = 'V', .type = CFG_VERSION,
 	  .flags = CFG_ARGV_ONLY },
-	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
-	  .flags = CFG_ARGV_ONLY },
+	CFG_KEY_HELP(CFG_ARGV_ONLY),
 };
 
 const struct cfg_program config_program = {

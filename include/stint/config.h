@@ -69,6 +69,13 @@ struct cfg_key {
 	unsigned char type, flags;
 };
 
+/* The -h/--help key of every program's table. */
+#define CFG_KEY_HELP(key_flags)                                                                                        \
+	{                                                                                                              \
+		"help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,              \
+								      .flags = (key_flags)                             \
+	}
+
 struct cfg_program {
 	const char *name; /* "stint" */
 	const char *section; /* the INI section read: "stint" */

@@ -44,14 +44,10 @@ struct attach {
 #define O(field) offsetof(struct session_opts, field)
 
 static const struct cfg_key attach_keys[] = {
-	{ "config", NULL, NULL, "FILE", "the peer.ini whose run-dir to use (default /etc/stint/peer.ini if present)",
-	  .off = O(config), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY },
-	{ "run-dir", NULL, NULL, "DIR", "the peer's run-dir, with its control socket (default: as prepare reads it)",
-	  .off = O(run_dir), .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
+	SESSION_OPTS_KEYS,
 	{ "target", NULL, "/target", "DIR", "where the OS's root appears (created if missing; not /, not in /proc)",
 	  .off = O(target), .short_opt = 't', .type = CFG_PATH, .flags = CFG_ARGV_ONLY },
-	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
-	  .flags = CFG_ARGV_ONLY },
+	CFG_KEY_HELP(CFG_ARGV_ONLY),
 };
 
 static const struct cfg_program attach_program = {

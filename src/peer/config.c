@@ -131,8 +131,7 @@ static const struct cfg_key keys[] = {
 	  .short_opt = 'q', .type = CFG_FLAG, .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
 	{ "version", NULL, NULL, NULL, "print the version and exit", .short_opt = 'V', .type = CFG_VERSION,
 	  .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
-	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
-	  .flags = CFG_ARGV_ONLY | CFG_GLOBAL },
+	CFG_KEY_HELP(CFG_ARGV_ONLY | CFG_GLOBAL),
 };
 
 #define PEER_EPILOG                                                                                                    \

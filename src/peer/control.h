@@ -67,6 +67,15 @@ struct session_opts {
 	const char *target; /* attach --target */
 };
 
+/* The options enter and attach share, first in each one's key table. */
+/* clang-format off */
+#define SESSION_OPTS_KEYS \
+	{ "config", NULL, NULL, "FILE", "the peer.ini whose run-dir to use (default /etc/stint/peer.ini if present)", \
+	  .off = offsetof(struct session_opts, config), .short_opt = 'c', .type = CFG_STR, .flags = CFG_ARGV_ONLY }, \
+	{ "run-dir", NULL, NULL, "DIR", "the peer's run-dir, with its control socket (default: as prepare reads it)", \
+	  .off = offsetof(struct session_opts, run_dir), .type = CFG_PATH, .flags = CFG_ARGV_ONLY }
+/* clang-format on */
+
 /* Parse argv (argv[0] = the command) with p, then find the run-dir: the
  * --run-dir option, else run-dir as `status` reads it (its default,
  * peer.ini — -c FILE or /etc/stint/peer.ini — and STINT_PEER_RUN_DIR).

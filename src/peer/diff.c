@@ -77,17 +77,6 @@ static const struct mf_entry *image_entry(struct differ *d, const char *path, si
 	return NULL;
 }
 
-static char type_of(mode_t m)
-{
-	return S_ISREG(m)  ? 'f' :
-	       S_ISDIR(m)  ? 'd' :
-	       S_ISLNK(m)  ? 'l' :
-	       S_ISCHR(m)  ? 'c' :
-	       S_ISBLK(m)  ? 'b' :
-	       S_ISFIFO(m) ? 'p' :
-			     's';
-}
-
 /* Does the upper's regular file hold the image's content? */
 static bool same_content(struct differ *d, const struct walk_entry *e, const struct mf_entry *img)
 {
@@ -116,7 +105,7 @@ static bool same_content(struct differ *d, const struct walk_entry *e, const str
 /* What differs between the upper's entry and the image's. */
 static const char *detail_of(struct differ *d, const struct walk_entry *e, const struct mf_entry *img)
 {
-	char t = type_of(e->st->st_mode);
+	char t = mf_type_letter(e->st->st_mode);
 
 	if (t != img->type)
 		return "type";
@@ -145,7 +134,7 @@ static void emit(struct differ *d, char kind, const struct walk_entry *e, const 
 	d->first = false;
 	obuf_json_str(&d->o, e->path, e->len);
 	obuf_printf(&d->o, ", \"change\": \"%s\", \"type\": \"%s\"", words[k],
-		    kind == 'D' ? "whiteout" : mf_type_name(type_of(e->st->st_mode)));
+		    kind == 'D' ? "whiteout" : mf_type_name(mf_type_letter(e->st->st_mode)));
 	if (detail)
 		obuf_printf(&d->o, ", \"detail\": \"%s\"", detail);
 	obuf_str(&d->o, "}");

@@ -105,8 +105,7 @@ static const struct cfg_key ready_keys[] = {
 	  .off = offsetof(struct ready_opts, pivoted), .short_opt = 'p', .type = CFG_BOOL },
 	{ "timeout", NULL, "30", "SECS", "wait at most SECS for the init's answer", .min = 1, .max = 3600,
 	  .off = offsetof(struct ready_opts, timeout_ms), .short_opt = 't', .type = CFG_MS },
-	{ "help", NULL, NULL, NULL, "print this help and exit", .short_opt = 'h', .type = CFG_HELP,
-	  .flags = CFG_ARGV_ONLY },
+	CFG_KEY_HELP(CFG_ARGV_ONLY),
 };
 
 static const struct cfg_program ready_program = {

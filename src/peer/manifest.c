@@ -30,7 +30,7 @@ struct scan {
 	unsigned char io[1 << 17];
 };
 
-static char type_letter(mode_t m)
+char mf_type_letter(mode_t m)
 {
 	return S_ISREG(m)  ? 'f' :
 	       S_ISDIR(m)  ? 'd' :
@@ -150,7 +150,7 @@ static int write_entry(struct scan *s, const struct walk_entry *e, char type)
 static int scan_one(void *ctx, const struct walk_entry *e)
 {
 	struct scan *s = ctx;
-	char type = type_letter(e->st->st_mode);
+	char type = mf_type_letter(e->st->st_mode);
 
 	s->stats->entries++;
 	if (type == 'f') {

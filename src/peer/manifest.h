@@ -29,6 +29,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "obuf.h"
 #include "walk.h"
@@ -91,6 +92,9 @@ const char *mf_changed(const struct mf_entry *a, const struct mf_entry *b);
 /* Undo obuf_escaped(): in place-safe from src to dst (dst may be src).
  * Returns the length, or -1 on a bad escape. */
 long mf_unescape(const char *src, size_t n, char *dst, size_t cap);
+
+/* The manifest's one-letter type of a file mode: f d l c b p s. */
+char mf_type_letter(mode_t m);
 
 /* "file", "directory", ... for a manifest type letter. */
 const char *mf_type_name(char type);
