@@ -476,6 +476,7 @@ int image_check(const struct image_job *ij)
 			 fail_reason());
 		return 0;
 	}
+	collect_garbage(meta); /* what a record cut short left */
 	if (image_rec_read(meta, "image", &cur) < 0) {
 		if (errno != ENOENT)
 			log_warn("image: %s: recording the current image afresh", fail_reason());

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,23 +91,44 @@ static int job_open(struct job *j, struct peer_run *r, bool userns)
 	return 0;
 }
 
-/* In the worker: run the target steps, then report "VERDICT REASON" and,
- * on success, an O_PATH fd of the new root. */
+/* In the worker, once the steps succeeded with the image record left for
+ * later: the peer sends 'G' when the init has acknowledged its root, and
+ * closes the socket when the boot did not happen (or dies: EOF as well),
+ * so this wait ends with the peer's own wait for the ACK. Then the record
+ * runs beside the booting OS, at a lower priority. */
+static void record_after_ack(struct job *j, int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	char go = 0;
+
+	if (TEMP_FAILURE_RETRY(poll(&p, 1, -1)) <= 0 || read(sock, &go, 1) != 1 || go != 'G')
+		return;
+	if (setpriority(PRIO_PROCESS, 0, 10) < 0)
+		log_debug("image: setpriority: %s", strerror(errno));
+	target_record_image(j);
+}
+
+/* In the worker: run the target steps, then report "VERDICT LATER REASON"
+ * (LATER: 'R' when the image record waits for the ACK, else '-') and, on
+ * success, an O_PATH fd of the new root. */
 static void worker_main(struct job *j, int sock) __attribute__((noreturn));
 static void worker_main(struct job *j, int sock)
 {
 	char msg[1100];
 	int r = target_prepare(j), fd = -1;
+	bool later = r != TARGET_FAILED && j->image_later;
 
-	snprintf(msg, sizeof(msg), "%d %s", r, r == TARGET_FAILED ? fail_reason() : "");
+	snprintf(msg, sizeof(msg), "%d%c %s", r, later ? 'R' : '-', r == TARGET_FAILED ? fail_reason() : "");
 	if (r != TARGET_FAILED)
 		fd = open(r == TARGET_PIVOTED ? "/" : j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	stint_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0);
+	if (stint_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0) == 0 && later)
+		record_after_ack(j, sock);
 	_exit(0);
 }
 
-/* In the peer: the worker's verdict (TARGET_FAILED if it said nothing). */
-static int read_verdict(int sock, int *rootfd)
+/* In the peer: the worker's verdict (TARGET_FAILED if it said nothing);
+ * *later: it waits to record the image. */
+static int read_verdict(int sock, int *rootfd, bool *later)
 {
 	char msg[1100] = "", *reason;
 	struct stint_recv rv = { .fds = rootfd, .room = 1 };
@@ -116,20 +138,56 @@ static int read_verdict(int sock, int *rootfd)
 	if (n <= 0 || rv.truncated)
 		return fail("the prepare worker ended without a verdict"), TARGET_FAILED;
 	msg[n] = '\0';
-	rc = msg[0] >= '0' && msg[0] <= '2' && msg[1] == ' ' ? msg[0] - '0' : TARGET_FAILED;
+	rc = n >= 3 && msg[0] >= '0' && msg[0] <= '2' && (msg[1] == 'R' || msg[1] == '-') && msg[2] == ' ' ?
+		     msg[0] - '0' :
+		     TARGET_FAILED;
+	*later = rc != TARGET_FAILED && msg[1] == 'R';
 	reason = strchr(msg, ' ');
 	if (rc == TARGET_FAILED)
 		fail("%s", reason && reason[1] ? reason + 1 : "the prepare worker gave no reason");
 	return rc;
 }
 
+/* The worker that waits to record the image: told to go on after the ACK,
+ * or ended when the boot did not happen. */
+struct recorder {
+	pid_t pid; /* 0: none */
+	int sock;
+};
+
+static void recorder_cancel(struct recorder *rec)
+{
+	if (rec->pid <= 0)
+		return;
+	close(rec->sock);
+	kill(rec->pid, SIGKILL);
+	TEMP_FAILURE_RETRY(waitpid(rec->pid, NULL, 0));
+	rec->pid = 0;
+}
+
+static void recorder_go(struct peer_run *r, struct recorder *rec)
+{
+	if (rec->pid <= 0)
+		return;
+	if (write(rec->sock, "G", 1) != 1) {
+		log_warn("image: the record after the switch could not start: %s", strerror(errno));
+		recorder_cancel(rec);
+		return;
+	}
+	close(rec->sock);
+	run_record_started(r, rec->pid);
+	rec->pid = 0;
+}
+
 /* Fork the worker and wait for its verdict within prepare-timeout; past it
  * (or on SIGTERM) the worker is killed: a killed run's mounts are cleared
- * by the next one (target.c, step 1). */
-static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
+ * by the next one (target.c, step 1). A worker that succeeded and records
+ * the image later is left running in *rec. */
+static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct recorder *rec)
 {
 	msec_t deadline = deadline_in(r->cfg->prepare_timeout_ms);
 	int sv[2], status, rc, w;
+	bool later = false;
 	pid_t pid;
 
 	*rootfd = -1;
@@ -152,7 +210,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 	close(sv[1]);
 	w = run_wait(r, sv[0], POLLIN, deadline);
 	if (w > 0) {
-		rc = read_verdict(sv[0], rootfd);
+		rc = read_verdict(sv[0], rootfd, &later);
 	} else {
 		kill(pid, SIGKILL);
 		rc = TARGET_FAILED;
@@ -162,6 +220,10 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 			     r->cfg->prepare_timeout_ms);
 		else if (r->stop_signal)
 			fail("stint-peer is stopping (signal %d)", r->stop_signal);
+	}
+	if (later) {
+		*rec = (struct recorder){ .pid = pid, .sock = sv[0] };
+		return rc;
 	}
 	close(sv[0]);
 	TEMP_FAILURE_RETRY(waitpid(pid, &status, 0));
@@ -242,6 +304,7 @@ int prepare_once(struct peer_run *r)
 	struct handoff h;
 	struct hello_ids ids;
 	struct job j = { .cfg = c, .h = &h, .procfd = r->procfd, .notify_fd = -1, .pv = { .base = -1 } };
+	struct recorder rec = { 0 };
 	int rc, result, rootfd = -1, pvfd;
 	long t;
 
@@ -264,13 +327,15 @@ int prepare_once(struct peer_run *r)
 	run_report(r, "preparing", false, NULL);
 	if (job_open(&j, r, ids.userns) < 0)
 		return fail_handoff(r, &h, &j, "prepare failed");
-	result = run_worker(r, &j, &rootfd);
+	run_record_stop(r); /* the last boot's record, if still running: this boot records again */
+	result = run_worker(r, &j, &rootfd, &rec);
 	if (result == TARGET_FAILED)
 		return fail_handoff(r, &h, &j, "prepare failed");
 	t = log_elapsed_ms();
 	rc = handoff_ready(h.sock, result == TARGET_PIVOTED ? STINT_READY_PIVOTED : STINT_READY_CHROOT,
 			   result == TARGET_PIVOTED ? "" : j.root, r, deadline_in(c->timeout_ms));
 	if (rc != HANDOFF_OK) {
+		recorder_cancel(&rec);
 		if (result == TARGET_READY)
 			undo_in_child(&j);
 		if (rootfd >= 0)
@@ -287,6 +352,7 @@ int prepare_once(struct peer_run *r)
 	adopt_init(r, &h, &ids, rootfd);
 	r->init.pvfd = pvfd;
 	count_boot(r, pvfd);
+	recorder_go(r, &rec);
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
 	run_report(r, c->notify || c->ready_path ? "booting" : "ready", !(c->notify || c->ready_path), NULL);
@@ -333,6 +399,7 @@ int peer_prepare(const struct peer_config *c)
 	} else {
 		switch (prepare_when_there(&r)) {
 		case PREPARE_OK:
+			run_record_wait(&r);
 			log_info("step 7/7 then: exit");
 			rc = EXIT_OK;
 			break;

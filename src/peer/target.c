@@ -297,42 +297,90 @@ static int image_root(const struct job *j, int stagefd, const char *lowers, int 
 	return fd < 0 ? fail_errno("open the read-only overlay of %s", lowers) : fd;
 }
 
+/* The runtime's mount points, sorted, as copies (the record may outlive
+ * the mountinfo): their mtime stays out of the image's digest, since a
+ * file the runtime creates to mount over gets a new one in every
+ * container. Only when the image is the target's own root. */
+static int copy_mount_points(const struct job *j, const struct mountinfo *mi, struct image_job *ij)
+{
+	const char **mounts;
+
+	if (j->nlower != 0 || !mi->n)
+		return 0;
+	if (!(mounts = calloc(mi->n, sizeof(*mounts))))
+		return fail_errno("memory for %zu mount points", mi->n);
+	for (size_t i = 0; i < mi->n; i++) {
+		if (!(mounts[i] = strdup(mi->m[i].target))) {
+			ij->mounts = mounts;
+			ij->n_mounts = i;
+			return fail_errno("memory for %zu mount points", mi->n);
+		}
+	}
+	qsort(mounts, mi->n, sizeof(*mounts), by_path);
+	ij->mounts = mounts;
+	ij->n_mounts = mi->n;
+	return 0;
+}
+
+static void image_job_free(struct image_job *ij)
+{
+	for (size_t i = 0; i < ij->n_mounts; i++)
+		free((char *)ij->mounts[i]);
+	free((void *)ij->mounts);
+	ij->mounts = NULL;
+	ij->n_mounts = 0;
+	if (ij->lowerfd >= 0)
+		close(ij->lowerfd);
+	if (ij->upperfd >= 0)
+		close(ij->upperfd);
+	ij->lowerfd = ij->upperfd = -1;
+}
+
 /* Between steps 3 and 4: identify the image, record it on the volume,
- * report what the upper shadows when it changed (image.c). The runtime's
- * mount points leave their mtime out of the image's digest: a file the
- * runtime creates to mount over gets a new one in every container. */
+ * report what the upper shadows when it changed (image.c). Only refuse
+ * needs the answer before the boot; with allow and warn the record is
+ * made once the init has its root (target_record_image). */
 static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, const char *lowers, int userns)
 {
 	struct stint_open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
 				      .resolve = STINT_RESOLVE_BENEATH | STINT_RESOLVE_NO_SYMLINKS |
 						 STINT_RESOLVE_NO_MAGICLINKS };
-	struct image_job ij = {
-		.policy = j->cfg->on_image_change, .pvfd = j->pv.base, .deadline = j->deadline, .procfd = j->procfd
-	};
-	cleanup_fd int lower = -1, upper = -1;
-	const char **mounts = NULL;
+	struct image_job ij = { .policy = j->cfg->on_image_change,
+				.pvfd = j->pv.base,
+				.deadline = j->deadline,
+				.procfd = j->procfd,
+				.lowerfd = -1,
+				.upperfd = -1 };
 	int rc;
 
-	if ((lower = image_root(j, stagefd, lowers, userns)) < 0 ||
-	    (upper = sys_openat2(j->pv.base, j->pv.upper_rel, &how)) < 0) {
-		if (lower >= 0)
+	if ((ij.lowerfd = image_root(j, stagefd, lowers, userns)) < 0 ||
+	    (ij.upperfd = sys_openat2(j->pv.base, j->pv.upper_rel, &how)) < 0 || copy_mount_points(j, mi, &ij) < 0) {
+		if (ij.lowerfd >= 0 && ij.upperfd < 0)
 			fail_errno("open the upper layer %s on the volume", j->pv.upper_rel);
+		image_job_free(&ij);
 		if (j->cfg->on_image_change == PEER_IMAGE_REFUSE)
 			return -1;
 		log_warn("image: not recorded (booting anyway): %s", fail_reason());
 		return 0;
 	}
-	if (j->nlower == 0 && mi->n && (mounts = calloc(mi->n, sizeof(*mounts)))) {
-		for (size_t i = 0; i < mi->n; i++)
-			mounts[ij.n_mounts++] = mi->m[i].target;
-		qsort(mounts, ij.n_mounts, sizeof(*mounts), by_path);
+	if (j->cfg->on_image_change != PEER_IMAGE_REFUSE) {
+		j->image = ij;
+		j->image_later = true;
+		return 0;
 	}
-	ij.mounts = mounts;
-	ij.lowerfd = lower;
-	ij.upperfd = upper;
 	rc = image_check(&ij);
-	free(mounts);
+	image_job_free(&ij);
 	return rc;
+}
+
+void target_record_image(struct job *j)
+{
+	if (!j->image_later)
+		return;
+	j->image.deadline = deadline_in(j->cfg->prepare_timeout_ms);
+	image_check(&j->image);
+	image_job_free(&j->image);
+	j->image_later = false;
 }
 
 /* Steps 2-4: the layers staged under the new root, the overlay made from
@@ -502,6 +550,10 @@ int target_prepare(struct job *j)
 
 	if (rc >= 0)
 		return rc;
+	if (j->image_later) {
+		image_job_free(&j->image);
+		j->image_later = false;
+	}
 	/* Undo: everything of ours hangs below the new root path. */
 	if (mounted && umount2(j->root, MNT_DETACH) < 0)
 		log_warn("undo: detach %s: %s", j->root, strerror(errno));

@@ -5,7 +5,10 @@
 #ifndef STINT_TARGET_H
 #define STINT_TARGET_H
 
+#include <stdbool.h>
+
 #include "carry.h"
+#include "image.h"
 #include "stint/deadline.h"
 #include "ns.h"
 #include "overlay.h"
@@ -25,6 +28,11 @@ struct job {
 	struct chain pv_chain, sock_chain;
 	int have_sock_chain;
 	msec_t deadline; /* the worker's end (prepare-timeout) */
+	/* With on-image-change allow or warn the image is recorded after the
+	 * switch (target_record_image), so that the record never delays a
+	 * boot: step 3 leaves its fds and the runtime's mount points here. */
+	struct image_job image;
+	bool image_later;
 };
 
 /* Outcome sent up the pipe to the peer's main process. */
@@ -36,6 +44,10 @@ enum target_result {
 
 /* Run the steps in the target; returns enum target_result. */
 int target_prepare(struct job *j);
+
+/* The image record step 3 left for later (job.image_later): run it, then
+ * free what it held. */
+void target_record_image(struct job *j);
 
 /* Undo a chroot-mode preparation the init refused (in a fresh child). */
 int target_undo(struct job *j);

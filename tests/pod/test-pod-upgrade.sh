@@ -53,6 +53,26 @@ up_pod() {
 # booted: this boot's rcS ran and the service (re)created its ready file.
 booted() { grep -q '^rcS: boot' "$POD_OS_LOG" && [ -e "$POD_PV/upper/run/demo-service.ready" ]; }
 
+# await_record REGEX: with allow and warn the peer records the image
+# after the switch, beside the booting OS: wait for REGEX in its log and
+# for every record to be done (one per READY acknowledged).
+records_done() {
+	[ "$(grep -c 'image: the record after the switch is done' "$POD_PEER_LOG")" -ge \
+		"$(grep -c 'acknowledged by the init' "$POD_PEER_LOG")" ]
+}
+await_record() {
+	wait_for 60 grep -qE -- "$1" "$POD_PEER_LOG" && wait_for 60 records_done ||
+		{ pod_logs; fail "the peer's log lacks /$1/ or a record is not done"; }
+}
+
+# log_line REGEX: the number of the peer log's first line matching REGEX.
+log_line() {
+	local n
+	n=$(grep -n -m1 -E -- "$1" "$POD_PEER_LOG" | cut -d: -f1)
+	[ -n "$n" ] || fail "the peer's log lacks /$1/"
+	echo "$n"
+}
+
 up_boot() {
 	rm -f "$POD_PV/upper/run/demo-service.ready"
 	pod_start
@@ -91,21 +111,21 @@ t_report_warn() {
 	local pv=$TEST_TMP/pv-warn
 	up_pod warn "$V1" "$pv"
 	up_boot
-	assert_file_has_content "$POD_PEER_LOG" "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
+	await_record "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
 	assert_file_has_content "$pv/meta/image" '^pretty_name=Busybox test 1$'
 	guest_changes
 	pod_delete
 
 	up_pod warn "$V1" "$pv"
 	up_boot
-	assert_file_has_content "$POD_PEER_LOG" 'image: Busybox test 1, digest [0-9a-f]{8}, unchanged'
+	await_record 'image: Busybox test 1, digest [0-9a-f]{8}, unchanged'
 	assert_not_exists "$pv/meta/shadow"
 	pod_delete
 
 	up_pod warn "$V2" "$pv"
 	up_boot
 	pod_logs
-	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\); upper entries shadowing the new image: 6 \(package database 1, /etc 2, binaries and libraries 2, other 1\), listed in meta/shadow on the volume'
+	await_record 'warning: image changed: Busybox test 1 \([0-9a-f]{8}\) -> Busybox test 2 \([0-9a-f]{8}\); upper entries shadowing the new image: 6 \(package database 1, /etc 2, binaries and libraries 2, other 1\), listed in meta/shadow on the volume'
 	report_entries "$pv/meta/shadow" >got.txt
 	echo "$EXPECTED_SHADOW" >want.txt
 	diff -u want.txt got.txt || fail "the shadow report is not the expected one"
@@ -134,6 +154,40 @@ t_report_warn() {
 	diff -u want.txt got.txt || fail "meta/ holds other files"
 }
 
+# warn (and allow) record the image beside the booting OS, not before it:
+# an image whose manifest takes long (a 64 GiB sparse file to hash) boots
+# at once; an OS restart stops the unfinished record (the next boot
+# records again, clearing what the cut one left); a record still running
+# at prepare-timeout ends with one warning, and the OS keeps running.
+t_record_after_switch() {
+	local pv=$TEST_TMP/pv-slow img=$TEST_TMP/bb-slow
+	cp -a "$V1" "$img"
+	truncate -s 64G "$img/opt/app/big"
+	up_pod slow "$img" "$pv" --prepare-timeout 8
+	up_boot
+	pod_logs
+	# Booted while the record runs (a record before the boot would have
+	# ended, failed at prepare-timeout, before the init's ACK).
+	assert_file_lacks_content "$POD_PEER_LOG" "image: .*(recorded|record failed)"
+	pod_kill USR2
+	pod_wait_os 20 || { pod_logs; fail "busybox init did not stop on SIGUSR2"; }
+	rm -f "$POD_PV/upper/run/demo-service.ready"
+	pod_restart_os
+	wait_for 20 booted || { pod_logs; fail "the restarted OS did not boot"; }
+	assert_file_has_content "$POD_PEER_LOG" 'image: the record of the last boot had not finished: stopped \(the next boot records the image\)'
+	wait_for 30 grep -q 'image: the record failed' "$POD_PEER_LOG" || { pod_logs; fail "the record did not end"; }
+	pod_logs
+	assert_file_has_content "$POD_PEER_LOG" 'image: the record failed \(on-image-change=warn, booting anyway\): the image: reading the files did not finish in time \(at /opt/app/big\)'
+	# The record's end came long after the boot's ACK, and the OS runs on.
+	[ "$(grep -n -E 'acknowledged by the init' "$POD_PEER_LOG" | tail -n 1 | cut -d: -f1)" -lt \
+		"$(log_line 'image: the record failed')" ] || fail "the second boot waited for its record"
+	_pod_running "$POD_OS_ID" || fail "the OS container ended"
+	assert_exists "$POD_PV/upper/run/demo-service.ready"
+	# Nothing claims the image, and nothing is left of either record: the
+	# second cleared what the killed first left, and its own temp file.
+	assert_eq "$(ls -A "$pv/meta" | tr '\n' ' ')" "boots " "meta/"
+}
+
 # allow: boots, the change is an info line, not a warning.
 t_allow() {
 	local pv=$TEST_TMP/pv-allow
@@ -143,7 +197,7 @@ t_allow() {
 	pod_delete
 	up_pod allow "$V2" "$pv" --on-image-change allow
 	up_boot
-	assert_file_has_content "$POD_PEER_LOG" '\] image changed: Busybox test 1 .* upper entries shadowing the new image: 6 '
+	await_record '\] image changed: Busybox test 1 .* upper entries shadowing the new image: 6 '
 	assert_file_lacks_content "$POD_PEER_LOG" 'warning: image changed'
 	assert_eq "$(cat "$pv/upper/var/lib/demo/boots")" 2 "boots"
 }
@@ -155,6 +209,9 @@ t_refuse() {
 	local pv=$TEST_TMP/pv-refuse out rc=0
 	up_pod refuse "$V1" "$pv" --on-image-change refuse
 	up_boot
+	# refuse must know before the boot: the record comes before the overlay.
+	[ "$(log_line "recorded as this volume's image")" -lt "$(log_line 'step 4/7 overlay')" ] ||
+		{ pod_logs; fail "refuse: the image was not recorded before step 4"; }
 	guest_changes
 	pod_delete
 
@@ -271,7 +328,7 @@ t_two_lowers() {
 	wait_for 20 eval '[ -e "$pv/vol/upper/run/demo-service.ready" ]' || { pod_logs; fail "no boot from two lowers"; }
 	assert_eq "$(pod_exec cat /etc/motd)" "from the top layer"
 	pod_exec test ! -e /etc/app.conf || fail "the top layer's whiteout does not hide /etc/app.conf"
-	assert_file_has_content "$POD_PEER_LOG" "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
+	await_record "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
 	v=$pv/vol/meta/$(sed -n 's/^manifest=//p' "$pv/vol/meta/image")
 	motd_hash=$(b2sum -l 128 "$pv/layers/top/etc/motd" | cut -d' ' -f1)
 	assert_file_has_content "$v" "^[0-9]+ [^ ]*motd f 644 0 0 19 [0-9]+ $motd_hash\$"
@@ -284,7 +341,7 @@ t_two_lowers() {
 	rm -f "$pv/vol/upper/run/demo-service.ready"
 	pod_start
 	wait_for 20 eval '[ -e "$pv/vol/upper/run/demo-service.ready" ]' || { pod_logs; fail "no boot from the new top layer"; }
-	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Busybox test 1 .* upper entries shadowing the new image: 1 '
+	await_record 'warning: image changed: Busybox test 1 .* upper entries shadowing the new image: 1 '
 	assert_eq "$(report_entries "$pv/vol/meta/shadow")" "etc content file /etc/motd"
 }
 
@@ -392,7 +449,7 @@ t_debian_package_upgrade() {
 		wait_for 60 sd_ready || { pod_logs; fail "systemd did not report READY=1"; }
 	}
 	deb_pod "$d1"
-	assert_file_has_content "$POD_PEER_LOG" 'image: manifest of Debian GNU/Linux 12 \(bookworm\) written: [0-9]+ entries'
+	await_record 'image: manifest of Debian GNU/Linux 12 \(bookworm\) written: [0-9]+ entries'
 	pod_exec sh -c 'cat >/tmp/hello.deb' <hello.deb
 	pod_exec dpkg -i /tmp/hello.deb >/dev/null || fail "dpkg -i in the pod"
 	pod_exec sh -c 'echo "Welcome to this pod" >>/etc/issue'
@@ -400,7 +457,7 @@ t_debian_package_upgrade() {
 
 	deb_pod "$d2"
 	pod_logs | grep 'image' || true
-	assert_file_has_content "$POD_PEER_LOG" 'warning: image changed: Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\) -> Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\); upper entries shadowing the new image: [0-9]+ '
+	await_record 'warning: image changed: Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\) -> Debian GNU/Linux 12 \(bookworm\) \([0-9a-f]{8}\); upper entries shadowing the new image: [0-9]+ '
 	report_entries "$pv/meta/shadow" | tee report.txt
 	awk '{print $4}' report.txt | sort >got.txt
 	shadow_oracle "$d1" "$d2" "$pv/upper" | sort >want.txt
@@ -417,6 +474,7 @@ t_debian_package_upgrade() {
 }
 
 run_test "warn: the new image boots; the shadow report names exactly the shadowing upper entries" t_report_warn
+run_test "warn: the image is recorded after the switch; a restart or prepare-timeout stops a long record" t_record_after_switch
 run_test "allow: the new image boots, the change is logged as info" t_allow
 run_test "refuse: nothing boots until stint-peer image accept, then the next start does" t_refuse
 run_test "diff, export, and buildah: the pod's changes in a new image, booted fresh" t_diff_export_buildah
