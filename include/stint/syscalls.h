@@ -14,6 +14,7 @@
 #define STINT_SYSCALLS_H
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -176,6 +177,14 @@ static inline long sys_getdents64(int fd, void *buf, size_t len)
 static inline int sys_close_range(unsigned first, unsigned last, unsigned flags)
 {
 	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* musl's sched_setscheduler() is a stub (ENOSYS: POSIX means the process,
+ * the system call sets one thread); for a single-threaded caller the two
+ * are the same. */
+static inline int sys_sched_setscheduler(pid_t pid, int policy, const struct sched_param *param)
+{
+	return (int)syscall(SYS_sched_setscheduler, pid, policy, param);
 }
 
 #endif

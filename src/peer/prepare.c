@@ -6,13 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,6 +30,7 @@
 #include "peer.h"
 #include "prepare.h"
 #include "record.h"
+#include "recorder.h"
 #include "target.h"
 
 static void job_close(struct job *j)
@@ -94,8 +95,8 @@ static int job_open(struct job *j, struct peer_run *r, bool userns)
 /* In the worker, once the steps succeeded with the image record left for
  * later: the peer sends 'G' when the init has acknowledged its root, and
  * closes the socket when the boot did not happen (or dies: EOF as well),
- * so this wait ends with the peer's own wait for the ACK. Then the record
- * runs beside the booting OS, at a lower priority. */
+ * so this wait ends with the peer's (recorder.h: once the OS has booted).
+ * Then the record runs beside the OS, at SCHED_IDLE. */
 static void record_after_ack(struct job *j, int sock)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
@@ -103,8 +104,10 @@ static void record_after_ack(struct job *j, int sock)
 
 	if (TEMP_FAILURE_RETRY(poll(&p, 1, -1)) <= 0 || read(sock, &go, 1) != 1 || go != 'G')
 		return;
-	if (setpriority(PRIO_PROCESS, 0, 10) < 0)
-		log_debug("image: setpriority: %s", strerror(errno));
+	/* The OS comes first: CPU when a core is idle (SCHED_IDLE still gets
+	 * a sliver on a busy node; the deadline bounds it either way). */
+	if (sys_sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 }) < 0)
+		log_debug("image: sched_setscheduler SCHED_IDLE: %s", strerror(errno));
 	target_record_image(j);
 }
 
@@ -148,13 +151,7 @@ static int read_verdict(int sock, int *rootfd, bool *later)
 	return rc;
 }
 
-/* The worker that waits to record the image: told to go on after the ACK,
- * or ended when the boot did not happen. */
-struct recorder {
-	pid_t pid; /* 0: none */
-	int sock;
-};
-
+/* A worker that waits to record the image (prepare.h), until the ACK. */
 static void recorder_cancel(struct recorder *rec)
 {
 	if (rec->pid <= 0)
@@ -162,20 +159,6 @@ static void recorder_cancel(struct recorder *rec)
 	close(rec->sock);
 	kill(rec->pid, SIGKILL);
 	TEMP_FAILURE_RETRY(waitpid(rec->pid, NULL, 0));
-	rec->pid = 0;
-}
-
-static void recorder_go(struct peer_run *r, struct recorder *rec)
-{
-	if (rec->pid <= 0)
-		return;
-	if (write(rec->sock, "G", 1) != 1) {
-		log_warn("image: the record after the switch could not start: %s", strerror(errno));
-		recorder_cancel(rec);
-		return;
-	}
-	close(rec->sock);
-	run_record_started(r, rec->pid);
 	rec->pid = 0;
 }
 
@@ -222,7 +205,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct rec
 			fail("stint-peer is stopping (signal %d)", r->stop_signal);
 	}
 	if (later) {
-		*rec = (struct recorder){ .pid = pid, .sock = sv[0] };
+		*rec = (struct recorder){ .pid = pid, .sock = sv[0], .pidfd = -1 };
 		return rc;
 	}
 	close(sv[0]);
@@ -327,7 +310,7 @@ int prepare_once(struct peer_run *r)
 	run_report(r, "preparing", false, NULL);
 	if (job_open(&j, r, ids.userns) < 0)
 		return fail_handoff(r, &h, &j, "prepare failed");
-	run_record_stop(r); /* the last boot's record, if still running: this boot records again */
+	recorder_stop(r); /* the last boot's record, if still running: this boot records again */
 	result = run_worker(r, &j, &rootfd, &rec);
 	if (result == TARGET_FAILED)
 		return fail_handoff(r, &h, &j, "prepare failed");
@@ -352,7 +335,10 @@ int prepare_once(struct peer_run *r)
 	adopt_init(r, &h, &ids, rootfd);
 	r->init.pvfd = pvfd;
 	count_boot(r, pvfd);
-	recorder_go(r, &rec);
+	/* Record the image once the OS has booted; at once where nothing
+	 * watches for that (no notify, no ready-path, or then=exit). */
+	if (rec.pid > 0)
+		recorder_hold(r, rec.pid, rec.sock, (!c->notify && !c->ready_path) || c->then == PEER_THEN_EXIT);
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
 	run_report(r, c->notify || c->ready_path ? "booting" : "ready", !(c->notify || c->ready_path), NULL);
@@ -399,7 +385,7 @@ int peer_prepare(const struct peer_config *c)
 	} else {
 		switch (prepare_when_there(&r)) {
 		case PREPARE_OK:
-			run_record_wait(&r);
+			recorder_wait(&r);
 			log_info("step 7/7 then: exit");
 			rc = EXIT_OK;
 			break;

@@ -25,6 +25,15 @@ struct served {
 	unsigned pid; /* as its HELLO said */
 };
 
+/* The worker that records the image once the OS has booted (target.h:
+ * job.image_later): it waits for 'G' on sock, then runs. */
+struct recorder {
+	pid_t pid; /* 0: none */
+	int sock; /* to the worker while it waits for 'G', else -1 */
+	int pidfd; /* readable once it ended, or -1 */
+	msec_t deadline; /* waiting: go then anyway; running: stopped then */
+};
+
 struct peer_run {
 	const struct peer_config *cfg;
 	int sigfd; /* SIGTERM, SIGINT, SIGHUP */
@@ -46,10 +55,7 @@ struct peer_run {
 	int sync_pidfd; /* a child syncing the volume after an init ended, or -1 */
 	pid_t sync_pid;
 	msec_t sync_start;
-	/* The worker recording the image after the switch (target.h), or 0 */
-	pid_t rec_pid;
-	int rec_pidfd; /* readable once it ended, or -1 */
-	msec_t rec_deadline; /* killed past it (prepare-timeout) */
+	struct recorder rec; /* the image record after the boot (recorder.h) */
 	bool sock_new; /* it (re)appeared since the last attempt */
 };
 
@@ -74,15 +80,6 @@ void run_save_trust(struct peer_run *r);
 void run_forget_init(struct peer_run *r);
 /* The sync child ended: reap it and say how it went. */
 void run_sync_done(struct peer_run *r);
-
-/* The image record after the switch: it started (pid, a child); it ended
- * (reap it, say how); stop it now (a new prepare, the peer stopping: the
- * next boot records again); wait for it (then=exit), within its deadline
- * and giving way to a stop signal. */
-void run_record_started(struct peer_run *r, pid_t pid);
-void run_record_done(struct peer_run *r);
-void run_record_stop(struct peer_run *r);
-void run_record_wait(struct peer_run *r);
 
 /* prepare.c: one whole handoff, connect ... READY/ABORT. */
 int prepare_once(struct peer_run *r);

@@ -20,6 +20,7 @@
 #include "peer_config.h"
 #include "stint/util.h"
 #include "dirfile.h"
+#include "recorder.h"
 #include "err.h"
 #include "prepare.h"
 
@@ -123,7 +124,8 @@ int run_open(struct peer_run *r, const struct peer_config *c)
 	r->notify.fd = r->notify.dirfd = -1;
 	r->init = (struct served){ .pidfd = -1, .rootfd = -1, .pvfd = -1 };
 	r->st_flush = DEADLINE_NONE;
-	r->sync_pidfd = r->rec_pidfd = -1;
+	r->sync_pidfd = -1;
+	r->rec = (struct recorder){ .sock = -1, .pidfd = -1 };
 	if ((r->sigfd = signals_open()) < 0)
 		return fail_errno("signalfd");
 	r->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -188,64 +190,9 @@ void run_sync_done(struct peer_run *r)
 	r->sync_pid = 0;
 }
 
-void run_record_started(struct peer_run *r, pid_t pid)
-{
-	r->rec_pid = pid;
-	r->rec_deadline = deadline_in(r->cfg->prepare_timeout_ms + 1000);
-	r->rec_pidfd = sys_pidfd_open(pid, 0);
-	if (r->rec_pidfd < 0) {
-		log_warn("image: pidfd_open of the recording worker %d: %s: waiting for it now", (int)pid,
-			 strerror(errno));
-		run_record_wait(r);
-	}
-}
-
-void run_record_done(struct peer_run *r)
-{
-	int status = 0;
-
-	if (r->rec_pid <= 0)
-		return;
-	if (TEMP_FAILURE_RETRY(waitpid(r->rec_pid, &status, 0)) < 0)
-		log_warn("image: wait for the recording worker: %s", strerror(errno));
-	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		log_warn("image: the recording worker died (status %#x): the next boot records the image", status);
-	else
-		log_info("image: the record after the switch is done");
-	if (r->rec_pidfd >= 0)
-		close(r->rec_pidfd);
-	r->rec_pidfd = -1;
-	r->rec_pid = 0;
-}
-
-void run_record_stop(struct peer_run *r)
-{
-	if (r->rec_pid <= 0)
-		return;
-	/* Every file of the record is put in place by a rename, so a record
-	 * cut short leaves the last whole one (and temp files the next
-	 * record clears). */
-	log_warn("image: the record of the last boot had not finished: stopped (the next boot records the image)");
-	kill(r->rec_pid, SIGKILL);
-	run_record_done(r);
-}
-
-void run_record_wait(struct peer_run *r)
-{
-	if (r->rec_pid <= 0)
-		return;
-	if (r->rec_pidfd >= 0 && run_wait(r, r->rec_pidfd, POLLIN, r->rec_deadline) <= 0) {
-		if (!r->stop_signal)
-			log_warn("image: the record did not finish within prepare-timeout (%ld ms)",
-				 r->cfg->prepare_timeout_ms);
-		run_record_stop(r);
-		return;
-	}
-	run_record_done(r);
-}
-
 void run_forget_init(struct peer_run *r)
 {
+	recorder_stop(r);
 	if (r->init.pvfd >= 0) {
 		if (r->sync_pid > 0)
 			run_sync_done(r);
@@ -287,7 +234,7 @@ void run_close(struct peer_run *r)
 {
 	int *fds[] = { &r->sigfd, &r->procfd, &r->state_dir, &r->run_dir, &r->sock_dir, &r->sock_watch };
 
-	run_record_stop(r);
+	recorder_stop(r);
 	if (r->init.pvfd >= 0 || r->init.pidfd >= 0)
 		run_forget_init(r);
 	else if (r->cfg)
@@ -317,6 +264,8 @@ static void state_write_now(struct peer_run *r)
 	r->st_flush = DEADLINE_NONE;
 	if (state_save(r->state_dir, r->state_name, &r->st) < 0)
 		log_warn("state file %s: %s", r->state_name, fail_reason());
+	if (r->st.ready)
+		recorder_go(r); /* the OS has booted: its image may be recorded now */
 }
 
 void run_report(struct peer_run *r, const char *state, bool ready, const char *status)

@@ -22,6 +22,7 @@
 #include "control.h"
 #include "err.h"
 #include "prepare.h"
+#include "recorder.h"
 
 /* Fallback readiness for inits without sd_notify: a path appearing in the
  * new root. inotify watches the deepest directory of it that exists (so a
@@ -139,7 +140,7 @@ static msec_t next_deadline(const struct peer_run *r, const struct control *ctl)
 {
 	msec_t d = deadline_min(r->st_flush, control_deadline(ctl));
 
-	return r->rec_pid > 0 ? deadline_min(d, r->rec_deadline) : d;
+	return r->rec.pid > 0 ? deadline_min(d, r->rec.deadline) : d;
 }
 
 enum { P_SIG, P_NOTIFY, P_SOCK, P_INIT, P_READY, P_SYNC, P_RECORD, P_COUNT };
@@ -169,7 +170,7 @@ int peer_serve(struct peer_run *r)
 		p[P_INIT] = (struct pollfd){ r->init.pidfd, POLLIN, 0 };
 		p[P_READY] = (struct pollfd){ w.ino, POLLIN, 0 };
 		p[P_SYNC] = (struct pollfd){ r->sync_pidfd, POLLIN, 0 };
-		p[P_RECORD] = (struct pollfd){ r->rec_pidfd, POLLIN, 0 };
+		p[P_RECORD] = (struct pollfd){ r->rec.pidfd, POLLIN, 0 };
 		control_pollfds(&ctl, p + P_COUNT);
 		if (poll(p, ARRAY_SIZE(p), deadline_poll_ms(next_deadline(r, &ctl))) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
@@ -191,9 +192,8 @@ int peer_serve(struct peer_run *r)
 		if (p[P_SYNC].revents)
 			run_sync_done(r);
 		if (p[P_RECORD].revents)
-			run_record_done(r);
-		else if (r->rec_pid > 0 && deadline_passed(r->rec_deadline))
-			run_record_wait(r); /* past its deadline: says so and stops it */
+			recorder_done(r);
+		recorder_tick(r);
 		control_serve(&ctl, r, p + P_COUNT); /* after init_exited(): never hand out a dead init */
 		if (p[P_SOCK].revents) {
 			drain_socket_events(r);

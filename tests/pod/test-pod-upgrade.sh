@@ -57,7 +57,7 @@ booted() { grep -q '^rcS: boot' "$POD_OS_LOG" && [ -e "$POD_PV/upper/run/demo-se
 # after the switch, beside the booting OS: wait for REGEX in its log and
 # for every record to be done (one per READY acknowledged).
 records_done() {
-	[ "$(grep -c 'image: the record after the switch is done' "$POD_PEER_LOG")" -ge \
+	[ "$(grep -c 'image: the record after the boot is done' "$POD_PEER_LOG")" -ge \
 		"$(grep -c 'acknowledged by the init' "$POD_PEER_LOG")" ]
 }
 await_record() {
@@ -450,6 +450,10 @@ t_debian_package_upgrade() {
 	}
 	deb_pod "$d1"
 	await_record 'image: manifest of Debian GNU/Linux 12 \(bookworm\) written: [0-9]+ entries'
+	# With sd_notify the record waits for the OS's READY=1: it never
+	# competes with the boot.
+	[ "$(log_line 'notify: READY=1')" -lt "$(log_line 'image: manifest of Debian')" ] ||
+		{ pod_logs; fail "the image was recorded before systemd's READY=1"; }
 	pod_exec sh -c 'cat >/tmp/hello.deb' <hello.deb
 	pod_exec dpkg -i /tmp/hello.deb >/dev/null || fail "dpkg -i in the pod"
 	pod_exec sh -c 'echo "Welcome to this pod" >>/etc/issue'
