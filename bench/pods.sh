@@ -235,6 +235,12 @@ bench_mounts_once() {
 	sample mounts "N=$n $name: prepare, wall time" "$(awk -v u="$wall" 'BEGIN { printf "%.3f", u / 1000 }')" ms
 	sample mounts "N=$n $name: prepare, CPU time" "$(awk -v u="$cpu" 'BEGIN { printf "%.3f", u / 1000 }')" ms
 	sample mounts "N=$n $name: carry step (its log)" "$carry" ms
+	# What the OS waits for: from the peer's connect to the init's ACK.
+	local t_conn t_ack
+	t_conn=$(grep -m1 'connected to the init' "$plog" | sed -n 's/.*\[+\([0-9]*\) ms\].*/\1/p')
+	t_ack=$(grep -m1 'acknowledged by the init' "$plog" | sed -n 's/.*\[+\([0-9]*\) ms\].*/\1/p')
+	[ -n "$t_conn" ] && [ -n "$t_ack" ] || fail "the peer's log lacks the connect or the ACK ($plog)"
+	sample mounts "N=$n $name: connect until the ACK (its log)" "$((t_ack - t_conn))" ms
 	local step ms
 	for step in "1/7 enter" "2/7 lower" "3/7 upper" "4/7 overlay" "5/7 carry" "6/7 switch"; do
 		ms=$(grep -m1 "step $step" "$plog" | sed -n 's/.*(\([0-9]*\) ms)$/\1/p')
