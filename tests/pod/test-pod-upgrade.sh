@@ -188,6 +188,30 @@ t_record_after_switch() {
 	assert_eq "$(ls -A "$pv/meta" | tr '\n' ' ')" "boots " "meta/"
 }
 
+# With a readiness the peer watches (here a ready-path the OS never
+# makes), the record waits for it: at the latest prepare-timeout after the
+# switch it goes on anyway; an OS that stops before it is ready leaves
+# its image unrecorded, and says so.
+t_record_waits_for_ready() {
+	local pv=$TEST_TMP/pv-ready
+	up_pod ready "$V1" "$pv" --ready-path /run/never --prepare-timeout 3
+	up_boot
+	assert_file_lacks_content "$POD_PEER_LOG" "recorded as this volume's image"
+	await_record 'image: the OS has not reported ready within prepare-timeout: recording its image now'
+	assert_file_has_content "$POD_PEER_LOG" "image: Busybox test 1, digest [0-9a-f]{8}, recorded as this volume's image"
+	assert_file_has_content "$pv/meta/image" '^pretty_name=Busybox test 1$'
+	pod_delete
+
+	up_pod ready "$V2" "$pv" --ready-path /run/never
+	up_boot
+	pod_kill USR2
+	pod_wait_os 20 || { pod_logs; fail "busybox init did not stop on SIGUSR2"; }
+	wait_for 10 grep -q 'image: not recorded: the OS did not report ready while this peer served it' \
+		"$POD_PEER_LOG" || { pod_logs; fail "the waiting record was not ended with the OS"; }
+	assert_file_lacks_content "$POD_PEER_LOG" 'image changed'
+	assert_file_has_content "$pv/meta/image" '^pretty_name=Busybox test 1$'
+}
+
 # allow: boots, the change is an info line, not a warning.
 t_allow() {
 	local pv=$TEST_TMP/pv-allow
@@ -479,6 +503,7 @@ t_debian_package_upgrade() {
 
 run_test "warn: the new image boots; the shadow report names exactly the shadowing upper entries" t_report_warn
 run_test "warn: the image is recorded after the switch; a restart or prepare-timeout stops a long record" t_record_after_switch
+run_test "warn with a watched readiness: the record waits for it (or prepare-timeout), an OS stopping first leaves none" t_record_waits_for_ready
 run_test "allow: the new image boots, the change is logged as info" t_allow
 run_test "refuse: nothing boots until stint-peer image accept, then the next start does" t_refuse
 run_test "diff, export, and buildah: the pod's changes in a new image, booted fresh" t_diff_export_buildah
