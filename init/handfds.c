@@ -14,22 +14,6 @@
 #include "stint/syscalls.h"
 #include "stint/util.h"
 
-static const struct {
-	uint32_t tag;
-	const char *file;
-} namespaces[] = {
-	{ STINT_FD_MNT, "mnt" },
-	{ STINT_FD_PID, "pid" },
-	{ STINT_FD_NET, "net" },
-	{ STINT_FD_IPC, "ipc" },
-	{ STINT_FD_UTS, "uts" },
-	{ STINT_FD_USER, "user" },
-	{ STINT_FD_CGROUP, "cgroup" },
-	{ STINT_FD_TIME, "time" },
-	{ STINT_FD_PID_FOR_CHILDREN, "pid_for_children" },
-	{ STINT_FD_TIME_FOR_CHILDREN, "time_for_children" },
-};
-
 static void add(struct handfds *h, uint32_t tag, int fd)
 {
 	h->tag[h->n] = tag;
@@ -50,12 +34,12 @@ int handfds_open(struct handfds *h)
 
 	h->n = 0;
 	h->ready_fd = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", namespaces[i].file);
+	for (uint32_t tag = STINT_FD_MNT; tag <= STINT_FD_NS_LAST; tag++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", stint_fd_tag_name(tag));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
-			add(h, namespaces[i].tag, fd);
-		} else if (errno == ENOENT && namespaces[i].tag != STINT_FD_MNT) {
+			add(h, tag, fd);
+		} else if (errno == ENOENT && tag != STINT_FD_MNT) {
 			log_debug("%s: not in this kernel, not handed over", path);
 		} else {
 			log_error("open %s: %s%s", path, strerror(errno),

@@ -44,6 +44,7 @@ enum stint_fd_tag {
 	STINT_FD_TIME = 8,
 	STINT_FD_PID_FOR_CHILDREN = 9,
 	STINT_FD_TIME_FOR_CHILDREN = 10,
+	STINT_FD_NS_LAST = 10, /* tags 1-10: namespaces, named as in /proc/PID/ns/ */
 	STINT_FD_PIDFD = 11, /* pidfd_open() of the init itself */
 	STINT_FD_ROOT = 12, /* O_PATH fd of the init's "/" */
 	STINT_FD_READY = 13, /* eventfd: write a non-zero u64 to signal ready */

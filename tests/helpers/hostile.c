@@ -173,22 +173,6 @@ struct hello {
 	size_t n;
 };
 
-static const struct {
-	uint32_t tag;
-	const char *name;
-} ns_files[] = {
-	{ STINT_FD_MNT, "mnt" },
-	{ STINT_FD_PID, "pid" },
-	{ STINT_FD_NET, "net" },
-	{ STINT_FD_IPC, "ipc" },
-	{ STINT_FD_UTS, "uts" },
-	{ STINT_FD_USER, "user" },
-	{ STINT_FD_CGROUP, "cgroup" },
-	{ STINT_FD_TIME, "time" },
-	{ STINT_FD_PID_FOR_CHILDREN, "pid_for_children" },
-	{ STINT_FD_TIME_FOR_CHILDREN, "time_for_children" },
-};
-
 static void own_namespaces(void);
 
 /* What the fake init sends. Each lie is one of the checks the peer must
@@ -304,8 +288,7 @@ static void hello_build(const struct variant *v, struct hello *h)
 	char path[64];
 
 	h->n = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(ns_files); i++) {
-		uint32_t tag = ns_files[i].tag;
+	for (uint32_t tag = STINT_FD_MNT; tag <= STINT_FD_NS_LAST; tag++) {
 		int fd;
 
 		if (tag == v->drop)
@@ -314,7 +297,7 @@ static void hello_build(const struct variant *v, struct hello *h)
 			hello_add(h, tag, substitute(v->with));
 			continue;
 		}
-		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_files[i].name);
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", stint_fd_tag_name(tag));
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
 			continue;
