@@ -212,6 +212,38 @@ t_record_waits_for_ready() {
 	assert_file_has_content "$pv/meta/image" '^pretty_name=Busybox test 1$'
 }
 
+# A hostile guest shapes its upper for the peer's record: over files the
+# new image changes it puts a FIFO (a reader would block), a symlink to
+# the peer's own state file, a device node (/dev/null's numbers) and a
+# directory. The record of the next boot names each one by its type, opens
+# none, follows none, and ends; the peer's files are untouched.
+t_report_hostile_upper() {
+	local pv=$TEST_TMP/pv-hostile
+	up_pod hostile "$V1" "$pv"
+	up_boot
+	await_record "recorded as this volume's image"
+	pod_exec /bin/sh -c '
+		rm -f /etc/motd /usr/lib/libdemo.so.1 /etc/app.conf /var/lib/dpkg/status
+		mkfifo /etc/motd
+		ln -s /run/stint-peer/state /usr/lib/libdemo.so.1
+		mknod /etc/app.conf c 1 3
+		mkdir /var/lib/dpkg/status && mkfifo /var/lib/dpkg/status/fifo' ||
+		fail "the guest could not plant its entries"
+	pod_delete
+
+	up_pod hostile "$V2" "$pv"
+	up_boot
+	await_record 'warning: image changed: Busybox test 1 .* upper entries shadowing the new image: '
+	pod_logs
+	report_entries "$pv/meta/shadow" | tee got.txt
+	for want in 'etc content fifo /etc/motd' 'etc content char-device /etc/app.conf' \
+		'bin-lib content symlink /usr/lib/libdemo.so.1' 'package-db content directory /var/lib/dpkg/status'; do
+		grep -qxF "$want" got.txt || fail "the report lacks '$want'"
+	done
+	_pod_running "$POD_OS_ID" || fail "the OS container ended"
+	peer status -s "$SOCK" || fail "the peer's state is not 'ready' after the record"
+}
+
 # allow: boots, the change is an info line, not a warning.
 t_allow() {
 	local pv=$TEST_TMP/pv-allow
@@ -504,6 +536,7 @@ t_debian_package_upgrade() {
 run_test "warn: the new image boots; the shadow report names exactly the shadowing upper entries" t_report_warn
 run_test "warn: the image is recorded after the switch; a restart or prepare-timeout stops a long record" t_record_after_switch
 run_test "warn with a watched readiness: the record waits for it (or prepare-timeout), an OS stopping first leaves none" t_record_waits_for_ready
+run_test "hostile upper: FIFO, symlink, device and directory over changed files: named by type, none opened" t_report_hostile_upper
 run_test "allow: the new image boots, the change is logged as info" t_allow
 run_test "refuse: nothing boots until stint-peer image accept, then the next start does" t_refuse
 run_test "diff, export, and buildah: the pod's changes in a new image, booted fresh" t_diff_export_buildah
