@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -97,11 +98,15 @@ static int job_open(struct job *j, struct peer_run *r, bool userns)
  * closes the socket when the boot did not happen (or dies: EOF as well),
  * so this wait ends with the peer's (recorder.h: once the OS has booted).
  * Then the record runs beside the OS, at SCHED_IDLE. */
-static void record_after_ack(struct job *j, int sock)
+static void record_after_ack(struct job *j, int sock, pid_t peer)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	char go = 0;
 
+	/* Never outlive the peer (set here: entering a user namespace in the
+	 * steps cleared any earlier setting). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != peer)
+		return;
 	if (TEMP_FAILURE_RETRY(poll(&p, 1, -1)) <= 0 || read(sock, &go, 1) != 1 || go != 'G')
 		return;
 	/* The OS comes first: CPU when a core is idle (SCHED_IDLE still gets
@@ -114,8 +119,8 @@ static void record_after_ack(struct job *j, int sock)
 /* In the worker: run the target steps, then report "VERDICT LATER REASON"
  * (LATER: 'R' when the image record waits for the ACK, else '-') and, on
  * success, an O_PATH fd of the new root. */
-static void worker_main(struct job *j, int sock) __attribute__((noreturn));
-static void worker_main(struct job *j, int sock)
+static void worker_main(struct job *j, int sock, pid_t peer) __attribute__((noreturn));
+static void worker_main(struct job *j, int sock, pid_t peer)
 {
 	char msg[1100];
 	int r = target_prepare(j), fd = -1;
@@ -124,8 +129,11 @@ static void worker_main(struct job *j, int sock)
 	snprintf(msg, sizeof(msg), "%d%c %s", r, later ? 'R' : '-', r == TARGET_FAILED ? fail_reason() : "");
 	if (r != TARGET_FAILED)
 		fd = open(r == TARGET_PIVOTED ? "/" : j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (stint_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0) == 0 && later)
-		record_after_ack(j, sock);
+	if (stint_send(sock, msg, strlen(msg) + 1, &fd, fd >= 0 ? 1 : 0) == 0 && later) {
+		if (fd >= 0)
+			close(fd);
+		record_after_ack(j, sock, peer);
+	}
 	_exit(0);
 }
 
@@ -171,7 +179,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct rec
 	msec_t deadline = deadline_in(r->cfg->prepare_timeout_ms);
 	int sv[2], status, rc, w;
 	bool later = false;
-	pid_t pid;
+	pid_t pid, peer;
 
 	*rootfd = -1;
 	/* The worker's own steps (the image walk) end a little before it is
@@ -180,6 +188,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct rec
 								      r->cfg->prepare_timeout_ms);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return fail_errno("socketpair"), TARGET_FAILED;
+	peer = getpid();
 	pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
@@ -188,7 +197,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct rec
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		worker_main(j, sv[1]);
+		worker_main(j, sv[1], peer);
 	}
 	close(sv[1]);
 	w = run_wait(r, sv[0], POLLIN, deadline);
