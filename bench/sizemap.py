@@ -61,11 +61,16 @@ MUSL_OTHER = "musl: other (syscall wrappers, strings, dirs, env)"
 FLOAT_FMT = MUSL[0][0]
 
 
+MERGED = "*merged*"
+
+
 def group_of(obj, section):
     """The group an input section of `obj` counts to."""
     m = re.search(r"lib(\w+)\.a\(([^)]*)\)$", obj)
     if obj == "*fill*":
         return "alignment padding"
+    if obj == MERGED:
+        return "duplicate strings merged by the linker"
     if m and m.group(1) == "c":
         member = re.sub(r"\.l?o$", "", m.group(2))
         if member == "vfprintf" and "fmt_fp" in section:
@@ -113,6 +118,8 @@ def parse(path):
                 included[member] = (m.group(1), m.group(2))
             member = None
     sizes = collections.defaultdict(collections.Counter)
+    out_size = {}
+    in_size = collections.Counter()
     out = None
     pending = None
     body = lines[lines.index("Linker script and memory map") + 1:]
@@ -121,6 +128,9 @@ def parse(path):
         if m:
             out = m.group(1)
             pending = None
+            m = re.match(r"^\.[\w.]+\s+0x[0-9a-f]+\s+0x([0-9a-f]+)", line)
+            if m:
+                out_size[out] = int(m.group(1), 16)
             continue
         m = re.match(r"^ (\S+)\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S.*)$", line)
         if m:
@@ -141,6 +151,13 @@ def parse(path):
         kind = KIND.get(out)
         if kind and size:
             sizes[(obj, name)][kind] += size
+            in_size[out] += size
+    # Mergeable sections (string literals) are listed per input object
+    # before the linker drops the duplicates: what an output section is
+    # smaller than its inputs is the saving, a negative row of its own.
+    for o, n in in_size.items():
+        if o in out_size and n > out_size[o]:
+            sizes[(MERGED, o)][KIND[o]] -= n - out_size[o]
     return sizes, included
 
 
