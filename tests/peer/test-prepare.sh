@@ -166,6 +166,32 @@ test_no_socket_after_switch() {
 	finish_pod x
 }
 
+# The worker that records the image once the OS has booted never outlives
+# the peer: SIGKILL the peer mid-record (a 64 GiB sparse file to hash) and
+# the worker goes with it, instead of going on under the node's init.
+test_record_dies_with_peer() {
+	local pid kids k
+	pod_create rk
+	truncate -s 64G "$POD_DIR/rootfs/big"
+	pod_probe rk
+	pod_start rk none -s /shared/stint.sock -t 20 -- /bin/sh /vol/probe.sh
+	pod_wait_socket rk
+	"$STINT_PEER" -s "$POD_DIR/shared/stint.sock" prepare --state "$POD_DIR/pv" --mode pivot --then wait \
+		2>"$POD_DIR/peer.log" &
+	pid=$!
+	pod_defer "kill -9 $pid"
+	wait_for 20 grep -q 'acknowledged by the init' "$POD_DIR/peer.log" || { cat "$POD_DIR/peer.log"; fail "no switch"; }
+	kids=$(cat /proc/"$pid"/task/*/children)
+	[ -n "$kids" ] || fail "the peer has no recording worker"
+	assert_file_lacks_content "$POD_DIR/peer.log" 'image: .*(recorded|record failed|the record after the boot is done)'
+	kill -9 "$pid"
+	wait "$pid" || true
+	for k in $kids; do
+		wait_for 10 eval "! kill -0 $k 2>/dev/null" || fail "worker $k outlived the peer"
+	done
+	finish_pod rk
+}
+
 test_carry_options() {
 	local rc=0
 	pod_create co
@@ -289,3 +315,4 @@ run_test "static binaries" test_static_binaries
 run_test "peer killed mid-prepare at each step, restarted, completes" test_killed_mid_prepare
 run_test "peer killed after pivot, restarted, sends READY" test_killed_after_pivot
 run_test "peer started after the switch: exits 0, or waits" test_no_socket_after_switch
+run_test "the worker recording the image after the boot dies with the peer" test_record_dies_with_peer
