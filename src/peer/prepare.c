@@ -93,24 +93,49 @@ static int job_open(struct job *j, struct peer_run *r, bool userns)
 	return 0;
 }
 
+/* Close every fd but those in keep (sorted, ascending; -1s ignored). */
+static void close_all_but(const int *keep, size_t n)
+{
+	unsigned from = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)keep[i] : ~0U;
+
+		if (i < n && keep[i] < 0)
+			continue;
+		if (to > from && sys_close_range(from, to - 1, 0) < 0)
+			log_debug("image: close_range %u-%u: %s", from, to - 1, strerror(errno));
+		if (i < n)
+			from = to + 1;
+	}
+}
+
+static int by_fd(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
 /* In the worker, once the steps succeeded with the image record left for
- * later: the peer sends 'G' when the init has acknowledged its root, and
- * closes the socket when the boot did not happen (or dies: EOF as well),
- * so this wait ends with the peer's (recorder.h: once the OS has booted).
- * Then the record runs beside the OS, at SCHED_IDLE. */
+ * later: it lives on beside the running OS, so it first lets go of all it
+ * inherited from the peer (the notify and control sockets, the handoff),
+ * keeps no core, and dies with the peer. The peer sends 'G' once the OS
+ * has booted (recorder.h) or kills it; the wait has a deadline of its own
+ * in case both fail. Then the record runs at SCHED_IDLE. */
 static void record_after_ack(struct job *j, int sock, pid_t peer)
 {
+	int keep[] = { 0, 1, 2, sock, j->image.lowerfd, j->image.upperfd, j->image.pvfd, j->image.procfd };
+	long wait_ms = j->cfg->timeout_ms + j->cfg->prepare_timeout_ms + 5000;
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	char go = 0;
 
-	/* Never outlive the peer (set here: entering a user namespace in the
-	 * steps cleared any earlier setting). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != peer)
+	/* PDEATHSIG set here: entering a user namespace in the steps
+	 * cleared any earlier setting. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != peer || prctl(PR_SET_DUMPABLE, 0) < 0)
 		return;
-	if (TEMP_FAILURE_RETRY(poll(&p, 1, -1)) <= 0 || read(sock, &go, 1) != 1 || go != 'G')
+	qsort(keep, ARRAY_SIZE(keep), sizeof(keep[0]), by_fd);
+	close_all_but(keep, ARRAY_SIZE(keep));
+	if (TEMP_FAILURE_RETRY(poll(&p, 1, (int)wait_ms)) <= 0 || read(sock, &go, 1) != 1 || go != 'G')
 		return;
-	/* The OS comes first: CPU when a core is idle (SCHED_IDLE still gets
-	 * a sliver on a busy node; the deadline bounds it either way). */
 	if (sys_sched_setscheduler(0, SCHED_IDLE, &(struct sched_param){ 0 }) < 0)
 		log_debug("image: sched_setscheduler SCHED_IDLE: %s", strerror(errno));
 	target_record_image(j);
@@ -159,22 +184,11 @@ static int read_verdict(int sock, int *rootfd, bool *later)
 	return rc;
 }
 
-/* A worker that waits to record the image (prepare.h), until the ACK. */
-static void recorder_cancel(struct recorder *rec)
-{
-	if (rec->pid <= 0)
-		return;
-	close(rec->sock);
-	kill(rec->pid, SIGKILL);
-	TEMP_FAILURE_RETRY(waitpid(rec->pid, NULL, 0));
-	rec->pid = 0;
-}
-
 /* Fork the worker and wait for its verdict within prepare-timeout; past it
  * (or on SIGTERM) the worker is killed: a killed run's mounts are cleared
  * by the next one (target.c, step 1). A worker that succeeded and records
- * the image later is left running in *rec. */
-static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct recorder *rec)
+ * the image later is kept waiting (recorder_keep). */
+static int run_worker(struct peer_run *r, struct job *j, int *rootfd)
 {
 	msec_t deadline = deadline_in(r->cfg->prepare_timeout_ms);
 	int sv[2], status, rc, w;
@@ -214,7 +228,7 @@ static int run_worker(struct peer_run *r, struct job *j, int *rootfd, struct rec
 			fail("stint-peer is stopping (signal %d)", r->stop_signal);
 	}
 	if (later) {
-		*rec = (struct recorder){ .pid = pid, .sock = sv[0], .pidfd = -1 };
+		recorder_keep(r, pid, sv[0]);
 		return rc;
 	}
 	close(sv[0]);
@@ -296,7 +310,6 @@ int prepare_once(struct peer_run *r)
 	struct handoff h;
 	struct hello_ids ids;
 	struct job j = { .cfg = c, .h = &h, .procfd = r->procfd, .notify_fd = -1, .pv = { .base = -1 } };
-	struct recorder rec = { 0 };
 	int rc, result, rootfd = -1, pvfd;
 	long t;
 
@@ -319,15 +332,14 @@ int prepare_once(struct peer_run *r)
 	run_report(r, "preparing", false, NULL);
 	if (job_open(&j, r, ids.userns) < 0)
 		return fail_handoff(r, &h, &j, "prepare failed");
-	recorder_stop(r); /* the last boot's record, if still running: this boot records again */
-	result = run_worker(r, &j, &rootfd, &rec);
+	result = run_worker(r, &j, &rootfd);
 	if (result == TARGET_FAILED)
 		return fail_handoff(r, &h, &j, "prepare failed");
 	t = log_elapsed_ms();
 	rc = handoff_ready(h.sock, result == TARGET_PIVOTED ? STINT_READY_PIVOTED : STINT_READY_CHROOT,
 			   result == TARGET_PIVOTED ? "" : j.root, r, deadline_in(c->timeout_ms));
 	if (rc != HANDOFF_OK) {
-		recorder_cancel(&rec);
+		recorder_stop(r, true); /* no boot, no record */
 		if (result == TARGET_READY)
 			undo_in_child(&j);
 		if (rootfd >= 0)
@@ -344,10 +356,7 @@ int prepare_once(struct peer_run *r)
 	adopt_init(r, &h, &ids, rootfd);
 	r->init.pvfd = pvfd;
 	count_boot(r, pvfd);
-	/* Record the image once the OS has booted; at once where nothing
-	 * watches for that (no notify, no ready-path, or then=exit). */
-	if (rec.pid > 0)
-		recorder_hold(r, rec.pid, rec.sock, (!c->notify && !c->ready_path) || c->then == PEER_THEN_EXIT);
+	recorder_hold(r); /* the record goes once the OS is ready (recorder.h) */
 	/* Without a notify socket or a ready-path, the switch is the best
 	 * readiness there is. */
 	run_report(r, c->notify || c->ready_path ? "booting" : "ready", !(c->notify || c->ready_path), NULL);

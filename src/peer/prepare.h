@@ -31,7 +31,7 @@ struct recorder {
 	pid_t pid; /* 0: none */
 	int sock; /* to the worker while it waits for 'G', else -1 */
 	int pidfd; /* readable once it ended, or -1 */
-	msec_t deadline; /* waiting: go then anyway; running: stopped then */
+	msec_t deadline; /* held: go then anyway; running: stopped then; else DEADLINE_NONE */
 };
 
 struct peer_run {
@@ -56,6 +56,7 @@ struct peer_run {
 	pid_t sync_pid;
 	msec_t sync_start;
 	struct recorder rec; /* the image record after the boot (recorder.h) */
+	pid_t rec_lingering; /* a killed recorder still in the kernel, reaped later */
 	bool sock_new; /* it (re)appeared since the last attempt */
 };
 

@@ -12,39 +12,30 @@
 #include "peer_config.h"
 #include "recorder.h"
 
-void recorder_hold(struct peer_run *r, pid_t pid, int sock, bool go_now)
+#define KILL_WAIT_MS 800
+
+void recorder_keep(struct peer_run *r, pid_t pid, int sock)
 {
+	/* The pidfd now, while the worker cannot have been reaped: every
+	 * later wait for it is a bounded poll. */
 	r->rec = (struct recorder){
-		.pid = pid, .sock = sock, .pidfd = -1, .deadline = deadline_in(r->cfg->prepare_timeout_ms)
+		.pid = pid, .sock = sock, .pidfd = sys_pidfd_open(pid, 0), .deadline = DEADLINE_NONE
 	};
-	if (go_now)
-		recorder_go(r);
+	if (r->rec.pidfd < 0) {
+		log_warn("image: not recorded: pidfd_open of the worker %d: %s", (int)pid, strerror(errno));
+		recorder_stop(r, true);
+	}
 }
 
-void recorder_go(struct peer_run *r)
+void recorder_hold(struct peer_run *r)
+{
+	if (r->rec.pid > 0)
+		r->rec.deadline = deadline_in(r->cfg->prepare_timeout_ms);
+}
+
+static void reap(struct peer_run *r, bool report)
 {
 	struct recorder *rec = &r->rec;
-
-	if (rec->pid <= 0 || rec->sock < 0)
-		return;
-	if (write(rec->sock, "G", 1) != 1) {
-		log_warn("image: the record after the boot could not start: %s", strerror(errno));
-		recorder_stop(r);
-		return;
-	}
-	close(rec->sock);
-	rec->sock = -1;
-	rec->deadline = deadline_in(r->cfg->prepare_timeout_ms + 1000); /* the worker's own ends 1 s before */
-	rec->pidfd = sys_pidfd_open(rec->pid, 0);
-	if (rec->pidfd < 0) {
-		log_warn("image: pidfd_open of the recording worker %d: %s: waiting for it now", (int)rec->pid,
-			 strerror(errno));
-		recorder_wait(r);
-	}
-}
-
-static void reap(struct recorder *rec, bool report)
-{
 	int status = 0;
 
 	if (TEMP_FAILURE_RETRY(waitpid(rec->pid, &status, 0)) < 0)
@@ -57,59 +48,94 @@ static void reap(struct recorder *rec, bool report)
 		close(rec->pidfd);
 	if (rec->sock >= 0)
 		close(rec->sock);
-	*rec = (struct recorder){ .sock = -1, .pidfd = -1 };
+	*rec = (struct recorder){ .sock = -1, .pidfd = -1, .deadline = DEADLINE_NONE };
 }
 
-void recorder_done(struct peer_run *r)
+static void go(struct peer_run *r)
 {
-	if (r->rec.pid > 0)
-		reap(&r->rec, true);
+	struct recorder *rec = &r->rec;
+
+	if (write(rec->sock, "G", 1) != 1) {
+		log_warn("image: not recorded: telling the worker to go: %s", strerror(errno));
+		recorder_stop(r, true);
+		return;
+	}
+	close(rec->sock);
+	rec->sock = -1;
+	rec->deadline = deadline_in(r->cfg->prepare_timeout_ms + 1000); /* the worker's own ends 1 s before */
 }
 
-void recorder_stop(struct peer_run *r)
+void recorder_stop(struct peer_run *r, bool quiet)
 {
 	struct recorder *rec = &r->rec;
 
 	if (rec->pid <= 0)
 		return;
-	if (rec->sock >= 0)
+	if (!quiet && rec->sock >= 0)
 		log_info("image: not recorded: the OS did not report ready while this peer served it (the next boot "
 			 "records the image)");
-	else
+	else if (!quiet)
 		log_warn("image: the record of the last boot had not finished: stopped (the next boot records the "
 			 "image)");
 	kill(rec->pid, SIGKILL);
-	reap(rec, false);
+	if (rec->pidfd >= 0 && run_wait(NULL, rec->pidfd, POLLIN, deadline_in(KILL_WAIT_MS)) <= 0) {
+		/* SIGKILL waits for a sync of the volume to return; no later
+		 * step of the record runs, so nothing more is written. */
+		log_warn("image: the recording worker %d is still in the kernel %d ms after SIGKILL (a sync of the "
+			 "volume?): left to end",
+			 (int)rec->pid, KILL_WAIT_MS);
+		r->rec_lingering = rec->pid;
+		close(rec->pidfd);
+		if (rec->sock >= 0)
+			close(rec->sock);
+		*rec = (struct recorder){ .sock = -1, .pidfd = -1, .deadline = DEADLINE_NONE };
+		return;
+	}
+	reap(r, false);
 }
 
 void recorder_tick(struct peer_run *r)
 {
 	struct recorder *rec = &r->rec;
+	struct pollfd p = { .fd = rec->pidfd, .events = POLLIN };
 
-	if (rec->pid <= 0 || !deadline_passed(rec->deadline))
+	if (r->rec_lingering > 0 && waitpid(r->rec_lingering, NULL, WNOHANG) != 0)
+		r->rec_lingering = 0;
+	if (rec->pid <= 0)
 		return;
-	if (rec->sock >= 0) {
-		log_info("image: the OS has not reported ready within prepare-timeout: recording its image now");
-		recorder_go(r);
+	if (poll(&p, 1, 0) > 0) {
+		reap(r, rec->sock < 0);
 		return;
 	}
-	log_warn("image: the record did not finish within prepare-timeout (%ld ms)", r->cfg->prepare_timeout_ms);
-	recorder_stop(r);
+	if (rec->sock >= 0 && rec->deadline != DEADLINE_NONE && (r->st.ready || deadline_passed(rec->deadline))) {
+		if (!r->st.ready)
+			log_info(
+				"image: the OS has not reported ready within prepare-timeout: recording its image now");
+		go(r);
+		return;
+	}
+	if (rec->sock < 0 && deadline_passed(rec->deadline)) {
+		log_warn("image: the record did not finish within prepare-timeout (%ld ms)",
+			 r->cfg->prepare_timeout_ms);
+		recorder_stop(r, true);
+	}
 }
 
 void recorder_wait(struct peer_run *r)
 {
 	struct recorder *rec = &r->rec;
 
-	recorder_go(r);
-	if (rec->pid <= 0 || rec->pidfd < 0)
+	if (rec->pid <= 0)
+		return;
+	go(r);
+	if (rec->pid <= 0)
 		return;
 	if (run_wait(r, rec->pidfd, POLLIN, rec->deadline) > 0) {
-		recorder_done(r);
+		reap(r, true);
 		return;
 	}
 	if (!r->stop_signal)
 		log_warn("image: the record did not finish within prepare-timeout (%ld ms)",
 			 r->cfg->prepare_timeout_ms);
-	recorder_stop(r);
+	recorder_stop(r, true);
 }

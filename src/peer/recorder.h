@@ -17,26 +17,25 @@
 
 #include "prepare.h"
 
-/* The init acknowledged its root: keep the waiting worker (pid, its end
- * of the socket). go_now: do not wait for readiness (nothing watches it). */
-void recorder_hold(struct peer_run *r, pid_t pid, int sock, bool go_now);
+/* The worker has sent its verdict and waits (pid, the peer's end of its
+ * socket): keep it; nothing goes before recorder_hold(). */
+void recorder_keep(struct peer_run *r, pid_t pid, int sock);
 
-/* Tell a waiting worker to record now. */
-void recorder_go(struct peer_run *r);
+/* The init acknowledged its root: from now on the record may go. */
+void recorder_hold(struct peer_run *r);
 
-/* Its pidfd turned readable: reap it and say how it went. */
-void recorder_done(struct peer_run *r);
-
-/* A deadline of the recorder passed (the serve loop's timer): go, or stop
- * it. */
+/* The serve loop's turn: go once the OS is ready (or at the deadline),
+ * stop a record past its deadline, reap what has ended. */
 void recorder_tick(struct peer_run *r);
 
-/* End it now, waiting or running (the OS stopped, a new prepare, the peer
- * stops). */
-void recorder_stop(struct peer_run *r);
+/* End it now, waiting or running (the OS stopped, the switch failed, the
+ * peer stops); quiet: the caller has said why. Never waits more than
+ * 800 ms: a worker in an uninterruptible sync of the volume is left to
+ * end and reaped later. */
+void recorder_stop(struct peer_run *r, bool quiet);
 
-/* then=exit: go, and wait for it within its deadline (a stop signal ends
- * the wait and the record). */
+/* then=exit: go now, and wait for the record within its deadline (a stop
+ * signal ends the wait and the record). */
 void recorder_wait(struct peer_run *r);
 
 #endif

@@ -125,7 +125,7 @@ int run_open(struct peer_run *r, const struct peer_config *c)
 	r->init = (struct served){ .pidfd = -1, .rootfd = -1, .pvfd = -1 };
 	r->st_flush = DEADLINE_NONE;
 	r->sync_pidfd = -1;
-	r->rec = (struct recorder){ .sock = -1, .pidfd = -1 };
+	r->rec = (struct recorder){ .sock = -1, .pidfd = -1, .deadline = DEADLINE_NONE };
 	if ((r->sigfd = signals_open()) < 0)
 		return fail_errno("signalfd");
 	r->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -192,7 +192,7 @@ void run_sync_done(struct peer_run *r)
 
 void run_forget_init(struct peer_run *r)
 {
-	recorder_stop(r);
+	recorder_stop(r, r->stop_signal != 0);
 	if (r->init.pvfd >= 0) {
 		if (r->sync_pid > 0)
 			run_sync_done(r);
@@ -234,7 +234,6 @@ void run_close(struct peer_run *r)
 {
 	int *fds[] = { &r->sigfd, &r->procfd, &r->state_dir, &r->run_dir, &r->sock_dir, &r->sock_watch };
 
-	recorder_stop(r);
 	if (r->init.pvfd >= 0 || r->init.pidfd >= 0)
 		run_forget_init(r);
 	else if (r->cfg)
@@ -264,8 +263,6 @@ static void state_write_now(struct peer_run *r)
 	r->st_flush = DEADLINE_NONE;
 	if (state_save(r->state_dir, r->state_name, &r->st) < 0)
 		log_warn("state file %s: %s", r->state_name, fail_reason());
-	if (r->st.ready)
-		recorder_go(r); /* the OS has booted: its image may be recorded now */
 }
 
 void run_report(struct peer_run *r, const char *state, bool ready, const char *status)

@@ -140,7 +140,7 @@ static msec_t next_deadline(const struct peer_run *r, const struct control *ctl)
 {
 	msec_t d = deadline_min(r->st_flush, control_deadline(ctl));
 
-	return r->rec.pid > 0 ? deadline_min(d, r->rec.deadline) : d;
+	return deadline_min(d, r->rec.deadline);
 }
 
 enum { P_SIG, P_NOTIFY, P_SOCK, P_INIT, P_READY, P_SYNC, P_RECORD, P_COUNT };
@@ -164,6 +164,7 @@ int peer_serve(struct peer_run *r)
 			try_prepare(r, &w);
 		if (r->stop_signal)
 			break;
+		recorder_tick(r); /* before the wait: READY=1 just served lets the record go */
 		p[P_SIG] = (struct pollfd){ r->sigfd, POLLIN, 0 };
 		p[P_NOTIFY] = (struct pollfd){ r->notify.fd, POLLIN, 0 };
 		p[P_SOCK] = (struct pollfd){ r->sock_watch, POLLIN, 0 };
@@ -191,9 +192,6 @@ int peer_serve(struct peer_run *r)
 			ready_watch_check(r, &w);
 		if (p[P_SYNC].revents)
 			run_sync_done(r);
-		if (p[P_RECORD].revents)
-			recorder_done(r);
-		recorder_tick(r);
 		control_serve(&ctl, r, p + P_COUNT); /* after init_exited(): never hand out a dead init */
 		if (p[P_SOCK].revents) {
 			drain_socket_events(r);

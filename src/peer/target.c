@@ -176,10 +176,12 @@ static int make_stage(int rootfd, const char *root)
 
 static int attach_ro(int fd, int stagefd, const char *name)
 {
-	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_RDONLY };
+	/* nodev: the peer itself reads the image (os-release, the record);
+	 * a device node in it must open nothing (the overlay is nodev too). */
+	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_RDONLY | STINT_MOUNT_ATTR_NODEV };
 
 	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, &attr) < 0)
-		return fail_errno("make the lower %s read-only", name);
+		return fail_errno("make the lower %s read-only and nodev", name);
 	return mount_attach(fd, stagefd, name, 1);
 }
 
@@ -338,8 +340,8 @@ static void image_job_free(struct image_job *ij)
 
 /* Between steps 3 and 4: identify the image, record it on the volume,
  * report what the upper shadows when it changed (image.c). Only refuse
- * needs the answer before the boot; with allow and warn the record is
- * made once the init has its root (target_record_image). */
+ * needs the answer before the boot; with allow and warn in pivot mode the
+ * record is made once the OS has booted (target_record_image). */
 static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, const char *lowers, int userns)
 {
 	struct stint_open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
@@ -363,7 +365,9 @@ static int step_image(struct job *j, const struct mountinfo *mi, int stagefd, co
 		log_warn("image: not recorded (booting anyway): %s", fail_reason());
 		return 0;
 	}
-	if (j->cfg->on_image_change != PEER_IMAGE_REFUSE) {
+	/* Not in chroot mode: there a guest that leaves its chroot can write
+	 * the container's root, the lower, while the record would run. */
+	if (j->cfg->on_image_change != PEER_IMAGE_REFUSE && j->cfg->mode == PEER_MODE_PIVOT) {
 		j->image = ij;
 		j->image_later = true;
 		return 0;

@@ -183,6 +183,12 @@ test_record_dies_with_peer() {
 	wait_for 20 grep -q 'acknowledged by the init' "$POD_DIR/peer.log" || { cat "$POD_DIR/peer.log"; fail "no switch"; }
 	kids=$(cat /proc/"$pid"/task/*/children)
 	[ -n "$kids" ] || fail "the peer has no recording worker"
+	# It let go of what it inherited from the peer (the handoff connection,
+	# the control socket): its one socket is the peer's line to it.
+	for k in $kids; do
+		ls -l /proc/"$k"/fd
+		assert_eq "$(ls -l /proc/"$k"/fd | grep -c 'socket:')" 1 "sockets the worker $k holds"
+	done
 	assert_file_lacks_content "$POD_DIR/peer.log" 'image: .*(recorded|record failed|the record after the boot is done)'
 	kill -9 "$pid"
 	wait "$pid" || true
@@ -190,6 +196,31 @@ test_record_dies_with_peer() {
 		wait_for 10 eval "! kill -0 $k 2>/dev/null" || fail "worker $k outlived the peer"
 	done
 	finish_pod rk
+}
+
+# line_of REGEX FILE: the number of FILE's first line matching REGEX.
+line_of() { grep -n -m1 -E -- "$1" "$2" | cut -d: -f1; }
+
+# When the image is recorded: in pivot mode once the OS has booted (here,
+# with nothing watching readiness, after the switch); in chroot mode
+# before the overlay, since a guest that leaves its chroot could write the
+# lower (the container's own root) while a later record ran.
+test_record_when_by_mode() {
+	local mode rec step4 ack
+	for mode in pivot chroot; do
+		pod_create "when-$mode"
+		run_pod "when-$mode" default "$mode"
+		rec=$(line_of "recorded as this volume's image" "$POD_DIR/peer.log")
+		step4=$(line_of 'step 4/7 overlay' "$POD_DIR/peer.log")
+		ack=$(line_of 'acknowledged by the init' "$POD_DIR/peer.log")
+		[ -n "$rec" ] && [ -n "$step4" ] && [ -n "$ack" ] || fail "$mode: the peer's log lacks a step"
+		if [ "$mode" = pivot ]; then
+			[ "$rec" -gt "$ack" ] || fail "pivot: the image was recorded before the init's ACK"
+		else
+			[ "$rec" -lt "$step4" ] || fail "chroot: the image was not recorded before the overlay"
+		fi
+		finish_pod "when-$mode"
+	done
 }
 
 test_carry_options() {
@@ -315,4 +346,5 @@ run_test "static binaries" test_static_binaries
 run_test "peer killed mid-prepare at each step, restarted, completes" test_killed_mid_prepare
 run_test "peer killed after pivot, restarted, sends READY" test_killed_after_pivot
 run_test "peer started after the switch: exits 0, or waits" test_no_socket_after_switch
-run_test "the worker recording the image after the boot dies with the peer" test_record_dies_with_peer
+run_test "the worker recording the image after the boot dies with the peer, holding nothing of the peer's" test_record_dies_with_peer
+run_test "the image is recorded after the boot in pivot mode, before the overlay in chroot mode" test_record_when_by_mode
