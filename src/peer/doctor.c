@@ -12,6 +12,7 @@
 #include "peer_config.h"
 #include "stint/util.h"
 #include "doctor.h"
+#include "obuf.h"
 
 static const char *const result_word[] = { "ok", "note", "warn", "FAIL", "skip" };
 
@@ -33,92 +34,64 @@ void dr_add(struct doctor *d, const char *check, enum dr_result r, const char *f
 
 /* Everything goes to stdout through one buffer, written at the end: the
  * answer is the command's output (not a log), and a pipe reader gets it
- * whole. */
-struct out {
-	char buf[DR_MAX_ROWS * 1400 + 1024];
-	size_t len;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+ * whole (the rows fit in struct obuf's buffer). The rows' text may hold
+ * the guest's strings (its init's path, comm, command line): the table
+ * shows their control characters as '?', the JSON escapes them. */
+static void put_text(struct obuf *o, const char *s, int width)
 {
-	va_list ap;
-	int n;
+	size_t n = strlen(s);
 
-	if (o->len >= sizeof(o->buf) - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
-	va_end(ap);
-	o->len += n > 0 ? (size_t)n : 0;
-	if (o->len > sizeof(o->buf) - 1)
-		o->len = sizeof(o->buf) - 1;
+	obuf_printable(o, s, n);
+	for (; width > 0 && n < (size_t)width; n++)
+		obuf_put(o, " ", 1);
 }
 
-static void flush(const struct out *o)
+static void put_json_str(struct obuf *o, const char *s)
 {
-	size_t off = 0;
-
-	while (off < o->len) {
-		ssize_t n = write(STDOUT_FILENO, o->buf + off, o->len - off);
-
-		if (n <= 0)
-			return;
-		off += (size_t)n;
-	}
+	obuf_json_str(o, s, strlen(s));
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void put_json_str(struct out *o, const char *s)
+static void print_json(const struct doctor *d, struct obuf *o, int failed)
 {
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			put(o, "\\%c", c);
-		else if (c < 0x20)
-			put(o, "\\u%04x", c);
-		else
-			put(o, "%c", c);
-	}
-	put(o, "\"");
-}
-
-static void print_json(const struct doctor *d, struct out *o, int failed)
-{
-	put(o, "{\"config\":");
+	obuf_str(o, "{\"config\":");
 	put_json_str(o, d->cfg->config_file ? d->cfg->config_file : "");
-	put(o, ",\"ok\":%s,\"checks\":[", failed ? "false" : "true");
+	obuf_printf(o, ",\"ok\":%s,\"checks\":[", failed ? "false" : "true");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct dr_row *r = &d->rows[i];
 
-		put(o, "%s\n {\"check\":", i ? "," : "");
+		obuf_printf(o, "%s\n {\"check\":", i ? "," : "");
 		put_json_str(o, r->check);
-		put(o, ",\"result\":\"%s\",\"detail\":", r->result == DR_FAIL ? "fail" : result_word[r->result]);
+		obuf_printf(o,
+			    ",\"result\":\"%s\",\"detail\":", r->result == DR_FAIL ? "fail" : result_word[r->result]);
 		put_json_str(o, r->detail);
-		put(o, ",\"fix\":");
+		obuf_str(o, ",\"fix\":");
 		put_json_str(o, r->fix);
-		put(o, "}");
+		obuf_str(o, "}");
 	}
-	put(o, "\n]}\n");
+	obuf_str(o, "\n]}\n");
 }
 
-static void print_table(const struct doctor *d, struct out *o)
+static void print_table(const struct doctor *d, struct obuf *o)
 {
 	unsigned count[DR_SKIP + 1] = { 0 };
 
-	put(o, "%-20s %-6s %s\n", "CHECK", "RESULT", "DETAIL");
+	obuf_printf(o, "%-20s %-6s %s\n", "CHECK", "RESULT", "DETAIL");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct dr_row *r = &d->rows[i];
 
 		count[r->result]++;
-		put(o, "%-20s %-6s %s\n", r->check, result_word[r->result], r->detail);
-		if (r->fix[0])
-			put(o, "%-27s fix: %s\n", "", r->fix);
+		put_text(o, r->check, 20);
+		obuf_printf(o, " %-6s ", result_word[r->result]);
+		put_text(o, r->detail, 0);
+		obuf_str(o, "\n");
+		if (r->fix[0]) {
+			obuf_printf(o, "%-27s fix: ", "");
+			put_text(o, r->fix, 0);
+			obuf_str(o, "\n");
+		}
 	}
-	put(o, "%zu checks: %u ok, %u notes, %u warnings, %u failed, %u skipped\n", d->n, count[DR_OK], count[DR_NOTE],
-	    count[DR_WARN], count[DR_FAIL], count[DR_SKIP]);
+	obuf_printf(o, "%zu checks: %u ok, %u notes, %u warnings, %u failed, %u skipped\n", d->n, count[DR_OK],
+		    count[DR_NOTE], count[DR_WARN], count[DR_FAIL], count[DR_SKIP]);
 }
 
 static void check_config(struct doctor *d)
@@ -162,8 +135,8 @@ static int take_json(int *argc, char **argv)
 int peer_doctor(int argc, char **argv)
 {
 	static struct doctor d; /* large: not on the stack */
-	static struct out out;
-	struct out *o = &out;
+	static struct obuf out;
+	struct obuf *o = &out;
 	struct peer_config c;
 	int first, failed = 0, json = take_json(&argc, argv);
 	int rc = peer_config_load(&peer_doctor_program, &c, argc, argv, &first);
@@ -189,10 +162,11 @@ int peer_doctor(int argc, char **argv)
 		close(d.procfd);
 	for (size_t i = 0; i < d.n; i++)
 		failed += d.rows[i].result == DR_FAIL;
+	obuf_init(o, STDOUT_FILENO);
 	if (json)
 		print_json(&d, o, failed);
 	else
 		print_table(&d, o);
-	flush(o);
+	obuf_flush(o);
 	return failed ? EXIT_SETUP : EXIT_OK;
 }

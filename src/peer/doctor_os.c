@@ -29,34 +29,36 @@
 #include "mountinfo.h"
 #include "state.h"
 #include "verify.h"
+#include "walk.h"
 
 #define CGROUP2_MAGIC 0x63677270
 #define TMPFS_MAGIC 0x01021994
 
 enum { CAP_SETGID_ = 6, CAP_SETUID_ = 7, CAP_SETPCAP_ = 8, CAP_SYS_CHROOT_ = 18 };
 
-/* A file of the OS container, resolved inside its root (symlinks too, never
- * out of it). */
-static int os_open(const struct doctor *d, const char *path, int flags)
+/* A name of the OS container, resolved inside its root (symlinks too, never
+ * out of it), as an O_PATH fd: that opens nothing. */
+static int os_path(const struct doctor *d, const char *path, int flags)
 {
-	struct stint_open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
+	struct stint_open_how how = { .flags = (uint64_t)flags | O_PATH | O_CLOEXEC,
 				      .resolve = STINT_RESOLVE_IN_ROOT | STINT_RESOLVE_NO_MAGICLINKS };
 
 	return sys_openat2(d->os.rootfd, path, &how);
 }
 
+/* A regular file of the OS container, open for reading: resolved the same
+ * way, and only ever opened once it is seen to be a regular file
+ * (root_open_regular()). The guest owns these names: a FIFO would block
+ * the doctor, a device node (its own, CAP_MKNOD) could act when opened or
+ * never end. */
+static int os_open(const struct doctor *d, const char *path)
+{
+	return root_open_regular(d->procfd, d->os.rootfd, path, 0);
+}
+
 static ssize_t os_read(const struct doctor *d, const char *path, char *buf, size_t len)
 {
-	cleanup_fd int fd = os_open(d, path, O_RDONLY);
-	size_t got = 0;
-	ssize_t n = 1;
-
-	if (fd < 0)
-		return -1;
-	while (n > 0 && got < len - 1)
-		got += (n = read(fd, buf + got, len - 1 - got)) > 0 ? (size_t)n : 0;
-	buf[got] = '\0';
-	return (ssize_t)got;
+	return root_read(d->procfd, d->os.rootfd, path, 0, buf, len);
 }
 
 static bool peer_in_userns(void)
@@ -205,7 +207,7 @@ static void boot_command(const struct doctor *d, char *cmd, size_t len)
 	for (ssize_t off = n > 0 ? (ssize_t)strlen(line) + 1 : n; off >= 0 && off < n;
 	     off += (ssize_t)strlen(line + off) + 1) {
 		const char *a = line + off, *slash = strrchr(a, '/');
-		cleanup_fd int fd = a[0] == '/' ? os_open(d, a, O_RDONLY) : -1;
+		cleanup_fd int fd = a[0] == '/' ? os_open(d, a) : -1;
 		struct stat st;
 
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) &&
@@ -229,15 +231,23 @@ static const char *real_name(int fd, char *buf, size_t len)
 }
 
 /* Does the file hold `needle`? Read in chunks that overlap by the
- * needle's length. (sysvinit's binary says INIT_VERSION=sysvinit-) */
+ * needle's length, up to its size and FILE_HAS_MAX at most (an init is a
+ * few MiB; the guest's file may be anything). (sysvinit's binary says
+ * INIT_VERSION=sysvinit-) */
+#define FILE_HAS_MAX (64LL << 20)
 static bool file_has(int fd, const char *needle)
 {
 	char buf[16384];
 	size_t len = strlen(needle);
-	off_t off = 0;
+	struct stat st;
+	off_t off = 0, end;
 	ssize_t n;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) > (ssize_t)len) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	end = st.st_size < FILE_HAS_MAX ? st.st_size : FILE_HAS_MAX;
+	while (off < end && (n = pread(fd, buf, (size_t)(end - off) < sizeof(buf) ? (size_t)(end - off) : sizeof(buf),
+				       off)) > (ssize_t)len) {
 		if (memmem(buf, (size_t)n, needle, len))
 			return true;
 		off += n - (ssize_t)len;
@@ -269,7 +279,7 @@ static void check_halt_binary(struct doctor *d)
 	static const char *const paths[] = { "/usr/sbin/stint", "/usr/bin/stint" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
-		cleanup_fd int fd = os_open(d, paths[i], O_PATH);
+		cleanup_fd int fd = os_path(d, paths[i], 0);
 
 		if (fd >= 0) {
 			dr_add(d, "stint halt", DR_OK, NULL,
@@ -286,7 +296,7 @@ static void check_halt_binary(struct doctor *d)
  * says, else its comm). */
 static void running_init(const struct doctor *d, char *exe, size_t len, char *comm, size_t commlen)
 {
-	cleanup_fd int proc1 = os_open(d, "/proc/1", O_PATH | O_DIRECTORY);
+	cleanup_fd int proc1 = os_path(d, "/proc/1", O_DIRECTORY);
 	ssize_t n = proc1 >= 0 ? readlinkat(proc1, "exe", exe, len - 1) : -1;
 
 	exe[n > 0 ? n : 0] = '\0';
@@ -306,10 +316,10 @@ static void check_boot(struct doctor *d)
 		running_init(d, cmd, sizeof(cmd), comm, sizeof(comm));
 	else
 		boot_command(d, cmd, sizeof(cmd));
-	fd = cmd[0] ? os_open(d, cmd, O_RDONLY) : -1;
+	fd = cmd[0] ? os_open(d, cmd) : -1;
 	if (fd < 0 && !d->os.booted) {
 		dr_add(d, "OS init", DR_FAIL, "the image must have the init stint runs (CMD, or command= in stint.ini)",
-		       "%s in the image: %s", cmd, strerror(errno));
+		       "%s in the image: %s", cmd, errno == EINVAL ? "not a regular file" : strerror(errno));
 		return;
 	}
 	/* A booted OS's exe may lie outside its root as the peer sees it
@@ -416,7 +426,7 @@ static void check_cgroup(struct doctor *d)
 	const struct mount_entry *m;
 	struct mountinfo mi = { 0 };
 	char what[128], fix[160];
-	cleanup_fd int fd = d->os.rootfd >= 0 ? os_open(d, "/proc/1", O_PATH | O_DIRECTORY) : -1;
+	cleanup_fd int fd = d->os.rootfd >= 0 ? os_path(d, "/proc/1", O_DIRECTORY) : -1;
 	int v = node_cgroup_version(what, sizeof(what)), rc;
 	bool systemd = d->os.init_kind && strcmp(d->os.init_kind, "systemd") == 0;
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -155,4 +156,22 @@ void obuf_json_str(struct obuf *o, const char *s, size_t n)
 		i++;
 	}
 	obuf_put(o, "\"", 1);
+}
+
+void obuf_printable(struct obuf *o, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_len(u + i, n - i);
+		bool c1 = len == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0;
+
+		if (len == 0 || c1 || (len == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+			obuf_put(o, "?", 1);
+			i += len ? len : 1;
+			continue;
+		}
+		obuf_put(o, s + i, len);
+		i += len;
+	}
 }

@@ -35,4 +35,9 @@ void obuf_escaped(struct obuf *o, const char *s, size_t n);
  * reading), so the output is always valid JSON. */
 void obuf_json_str(struct obuf *o, const char *s, size_t n);
 
+/* Text for a terminal: control characters (C0, DEL, C1) and bytes that are
+ * not valid UTF-8 each as one '?', so a string from elsewhere (a guest's
+ * command line) never moves the cursor or sends an escape sequence. */
+void obuf_printable(struct obuf *o, const char *s, size_t n);
+
 #endif

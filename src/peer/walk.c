@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "stint/syscalls.h"
 #include "stint/util.h"
 #include "err.h"
 #include "walk.h"
@@ -57,20 +58,19 @@ bool path_within(const char *path, size_t len, const char *dir)
 	return len >= n && memcmp(path, dir, n) == 0 && (len == n || path[n] == '/');
 }
 
-int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat *st)
+int reopen_regular(int procfd, int pathfd, const struct stat *st)
 {
-	cleanup_fd int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat a, b;
 	char proc[64];
 	int fd;
 
-	if (path < 0 || fstat(path, &a) < 0)
+	if (fstat(pathfd, &a) < 0)
 		return -1;
 	if (!S_ISREG(a.st_mode) || (st && (a.st_ino != st->st_ino || a.st_dev != st->st_dev))) {
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(proc, sizeof(proc), "%sself/fd/%d", procfd < 0 ? "/proc/" : "", path);
+	snprintf(proc, sizeof(proc), "%sself/fd/%d", procfd < 0 ? "/proc/" : "", pathfd);
 	fd = openat(procfd < 0 ? AT_FDCWD : procfd, proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -80,6 +80,42 @@ int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat
 		return -1;
 	}
 	return fd;
+}
+
+int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat *st)
+{
+	cleanup_fd int path = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	return path < 0 ? -1 : reopen_regular(procfd, path, st);
+}
+
+int root_open_regular(int procfd, int rootfd, const char *path, uint64_t resolve)
+{
+	struct stint_open_how how = { .flags = O_PATH | O_CLOEXEC,
+				      .resolve = STINT_RESOLVE_IN_ROOT | STINT_RESOLVE_NO_MAGICLINKS | resolve };
+	cleanup_fd int p = sys_openat2(rootfd, path, &how);
+
+	return p < 0 ? -1 : reopen_regular(procfd, p, NULL);
+}
+
+ssize_t root_read(int procfd, int rootfd, const char *path, uint64_t resolve, char *buf, size_t cap)
+{
+	cleanup_fd int fd = root_open_regular(procfd, rootfd, path, resolve);
+	size_t len = 0;
+
+	if (fd < 0)
+		return -1;
+	while (len < cap - 1) {
+		ssize_t n = TEMP_FAILURE_RETRY(read(fd, buf + len, cap - 1 - len));
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
 }
 
 bool is_whiteout(const struct stat *st)

@@ -18,6 +18,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 
 #include "stint/deadline.h"
@@ -75,6 +77,26 @@ bool path_within(const char *path, size_t len, const char *dir);
  * opened (opening some devices acts: a watchdog arms, a tape rewinds).
  * Returns the fd, or -1 with errno (EINVAL: not that regular file). */
 int walk_open_regular(int procfd, int dirfd, const char *name, const struct stat *st);
+
+/* The second half of walk_open_regular(): pathfd (an O_PATH fd, already
+ * looked up) checked to be a regular file (the inode `st` describes, if
+ * given) and that inode reopened O_RDONLY | O_NONBLOCK | O_NOCTTY through
+ * procfd's self/fd/N. Returns the fd, or -1 with errno (EINVAL: not that
+ * regular file). */
+int reopen_regular(int procfd, int pathfd, const struct stat *st);
+
+/* Open `path` of the tree behind rootfd (a root the guest owns) for
+ * reading, resolved as a process chrooted there would resolve it
+ * (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, plus `resolve`, e.g.
+ * STINT_RESOLVE_NO_SYMLINKS): symlinks never lead out of the root, and
+ * only a regular file is ever opened (reopen_regular()): a FIFO, a device
+ * node or a symlink to one is refused with EINVAL, never opened. Returns
+ * the fd, or -1 with errno. */
+int root_open_regular(int procfd, int rootfd, const char *path, uint64_t resolve);
+
+/* root_open_regular() and read it into buf: at most cap - 1 bytes (cap >=
+ * 1), NUL-terminated. Returns the length, or -1 with errno. */
+ssize_t root_read(int procfd, int rootfd, const char *path, uint64_t resolve, char *buf, size_t cap);
 
 /* An overlay whiteout: a character device 0:0. */
 bool is_whiteout(const struct stat *st);

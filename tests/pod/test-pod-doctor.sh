@@ -39,11 +39,14 @@ peer_up() {
 }
 
 # doctor ARGS...: stint-peer doctor in the peer container; output in
-# doctor.out, exit status in DOCTOR_RC.
+# doctor.out, exit status in DOCTOR_RC. It must finish (runc exec is
+# killed after POD_TIMEOUT): whatever the guest's files are, nothing the
+# doctor reads may block it.
 doctor() {
 	DOCTOR_RC=0
 	pod_peer_exec /usr/bin/stint-peer doctor -s "$SOCK" --state /pv "$@" >doctor.out 2>doctor.err || DOCTOR_RC=$?
 	cat doctor.out doctor.err
+	[ "$DOCTOR_RC" != 124 ] || fail "the doctor did not finish within ${POD_TIMEOUT}s"
 }
 
 # row CHECK RESULT [DETAIL-RE]: the table has that row with that result.
@@ -210,6 +213,46 @@ t_no_socket() {
 	assert_eq "$DOCTOR_RC" 2 "doctor's exit status on a bad option"
 }
 
+# A hostile image (the OS container is the guest's: root there, CAP_MKNOD):
+# its command line names a FIFO, its init's name holds an escape character,
+# and then its /sbin/init is a FIFO, a device node of its own, a symlink to
+# /dev/zero. The doctor opens none of them (a FIFO would block it forever,
+# /dev/zero never ends), finishes, and prints the name escaped.
+t_hostile_image() {
+	local img=$TEST_TMP/hostile-os root what evil=$'/bin/ev\033il'
+	rm -rf "$img"
+	cp -a "$BB_IMAGE" "$img"
+	mkfifo "$img/fifo"
+	printf '#!/bin/sh\nexec /bin/busybox init\n' >"$img$evil"
+	chmod 755 "$img$evil"
+	pod_new hostile
+	root=$POD_DIR/os/rootfs
+	pod_os "$img" k8s /usr/bin/stint -v -s "$SOCK" -t 120 /fifo "$evil"
+	pod_peer /bin/sleep 600
+	pod_start
+	peer_up
+	doctor
+	row 'OS init' note 'stint will exec /bin/ev\?il, which is an init stint does not know \(ev\?il\)'
+	! grep -q $'\033' doctor.out || fail "the table holds the guest's escape character"
+	pod_peer_exec /usr/bin/stint-peer doctor -s "$SOCK" --state /pv --json >doctor.json || true
+	$PY -c 'import json, sys
+d = json.load(open("doctor.json"))
+row = [c for c in d["checks"] if c["check"] == "OS init"][0]
+assert "/bin/ev\x1bil" in row["detail"], row' || { cat doctor.json; fail "bad JSON"; }
+	for what in fifo device symlink; do
+		rm -f "$root/sbin/init" "$root$evil"
+		case $what in
+		fifo) mkfifo "$root/sbin/init" ;;
+		device) mknod "$root/sbin/init" c 1 5 ;;
+		symlink) ln -s /dev/zero "$root/sbin/init" ;;
+		esac
+		doctor
+		assert_eq "$DOCTOR_RC" 1 "doctor's exit status with /sbin/init a $what"
+		row 'OS init' FAIL '/sbin/init in the image: not a regular file'
+	done
+	assert_file_has_content "$POD_OS_LOG" 'peer disconnected before ready; waiting for the next peer'
+}
+
 run_test "doctor on a good busybox pod: exit 0 before the boot (HELLO read, stint waits on), JSON; after the boot too" t_good_pod
 run_test "doctor after the boot, pivot: the running OS through the peer's control socket" t_after_boot pivot
 run_test "doctor after the boot, chroot: the same" t_after_boot chroot
@@ -218,4 +261,5 @@ run_test "doctor: cgroup-path of a cgroup v2 node on this v1 node, and cgroup = 
 run_test "doctor: a PV on ramfs (no xattrs): FAIL with the fix; prepare refuses it the same way" t_pv_without_xattrs
 run_test "doctor: chroot mode without CAP_SYS_CHROOT: FAIL with the fix (pivot passes)" t_chroot_without_cap
 run_test "doctor: systemd with runc's 3 default capabilities: FAIL with the fix" t_systemd_3caps
+run_test "doctor: a hostile image (a FIFO on the command line, an escape in the init's name, /sbin/init a FIFO, a device, a symlink to /dev/zero): finishes, opens none, escapes the name" t_hostile_image
 run_test "doctor: no socket, a stale socket, an upper of the other xattr namespace, a bad option" t_no_socket
