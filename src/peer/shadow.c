@@ -10,6 +10,7 @@
 #include "stint/util.h"
 #include "err.h"
 #include "shadow.h"
+#include "stint/path.h"
 
 #define UPPER_MAX_DEPTH 256
 
@@ -19,18 +20,18 @@ static const char *const pkgdb_dirs[] = {
 	"/usr/lib/apk",	 "/etc/apk",	 "/var/lib/pacman",	  "/var/lib/apt/extended_states",
 };
 
-enum shadow_group shadow_group_of(const char *path, size_t len)
+enum shadow_group shadow_group_of(const char *path)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(pkgdb_dirs); i++)
-		if (path_within(path, len, pkgdb_dirs[i]))
+		if (path_is_under(path, pkgdb_dirs[i]))
 			return SHADOW_PKGDB;
-	if (path_within(path, len, "/etc"))
+	if (path_is_under(path, "/etc"))
 		return SHADOW_ETC;
-	if (path_within(path, len, "/bin") || path_within(path, len, "/sbin") || path_within(path, len, "/usr/bin") ||
-	    path_within(path, len, "/usr/sbin"))
+	if (path_is_under(path, "/bin") || path_is_under(path, "/sbin") || path_is_under(path, "/usr/bin") ||
+	    path_is_under(path, "/usr/sbin"))
 		return SHADOW_BINLIB;
 	/* /lib*, /usr/lib*: lib, lib32, lib64, libx32, libexec */
-	if ((len >= 4 && memcmp(path, "/lib", 4) == 0) || (len >= 8 && memcmp(path, "/usr/lib", 8) == 0))
+	if (strncmp(path, "/lib", 4) == 0 || strncmp(path, "/usr/lib", 8) == 0)
 		return SHADOW_BINLIB;
 	return SHADOW_OTHER;
 }
@@ -158,17 +159,9 @@ static const char *upper_name(int kind, const struct stat *st)
 					     [UP_WHITEOUT_ABOVE] = "whiteout-above",
 					     [UP_OPAQUE_ABOVE] = "opaque-above",
 					     [UP_REPLACED_ABOVE] = "replaced-above" };
-	mode_t m = st->st_mode;
-
 	if (kind != UP_ENTRY)
 		return above[kind];
-	return S_ISREG(m)  ? "file" :
-	       S_ISDIR(m)  ? "directory" :
-	       S_ISLNK(m)  ? "symlink" :
-	       S_ISCHR(m)  ? "char-device" :
-	       S_ISBLK(m)  ? "block-device" :
-	       S_ISFIFO(m) ? "fifo" :
-			     "socket";
+	return mf_type_name(mf_type_letter(st->st_mode));
 }
 
 struct merge {
@@ -206,7 +199,7 @@ static int consider(struct merge *m, const struct mf_entry *e, const char *chang
 		it.by = e->path;
 		it.bylen = m->look.by ? m->look.by : 1;
 	}
-	it.group = shadow_group_of(e->path, e->len);
+	it.group = shadow_group_of(e->path);
 	m->counts->total++;
 	m->counts->group[it.group]++;
 	return m->sink(m->ctx, &it);

@@ -48,6 +48,6 @@ int shadow_compute(int metadir, const char *old_name, const char *new_name, int 
 
 const char *shadow_group_name(enum shadow_group g); /* package-db, etc, bin-lib, other */
 const char *shadow_group_title(enum shadow_group g); /* "package database", "/etc", ... */
-enum shadow_group shadow_group_of(const char *path, size_t len);
+enum shadow_group shadow_group_of(const char *path);
 
 #endif

@@ -49,15 +49,6 @@ int path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-bool path_within(const char *path, size_t len, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1)
-		return true;
-	return len >= n && memcmp(path, dir, n) == 0 && (len == n || path[n] == '/');
-}
-
 int reopen_regular(int procfd, int pathfd, const struct stat *st)
 {
 	struct stat a, b;

@@ -65,9 +65,6 @@ void walk_upper_limits(struct walk_limits *lim);
  * every other byte). <0, 0, >0. */
 int path_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
-/* Is path at or below dir (both absolute, no trailing '/' but "/")? */
-bool path_within(const char *path, size_t len, const char *dir);
-
 /* Open the regular file `name` of dirfd for reading, in a tree a guest
  * may be changing under us: the name is opened O_PATH (which opens
  * nothing), checked to be a regular file (the inode `st` describes, if
