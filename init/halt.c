@@ -113,8 +113,8 @@ static int sysv_runlevel_0(void)
 	return 0;
 }
 
-/* Wait for the init's final SIGTERM (or SIGINT/SIGHUP: set, blocked) until
- * the deadline. */
+/* Wait for the init's final SIGTERM (or SIGHUP) until the deadline; SIGINT
+ * (also in the set, blocked) ends the wait as a failure. */
 static int wait_for_halt(const sigset_t *set, long timeout_ms, const char *what)
 {
 	msec_t deadline = deadline_in(timeout_ms);
@@ -126,6 +126,12 @@ static int wait_for_halt(const sigset_t *set, long timeout_ms, const char *what)
 		return log_error("halt: signalfd: %s", strerror(errno)), 1;
 	while (!deadline_passed(deadline)) {
 		if (poll(&p, 1, deadline_poll_ms(deadline)) > 0 && read(p.fd, &si, sizeof(si)) == sizeof(si)) {
+			/* ^C of the one who runs it (kubectl exec -it) says
+			 * nothing about the init. */
+			if (si.ssi_signo == SIGINT) {
+				log_error("halt: interrupted (SIGINT from pid %u) before %s ended", si.ssi_pid, what);
+				return 1;
+			}
 			log_info("halt: %s from pid %u: the init is ending every process, its services have stopped",
 				 signal_describe((int)si.ssi_signo, name, sizeof(name)), si.ssi_pid);
 			return 0;

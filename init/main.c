@@ -34,7 +34,7 @@ static void do_handoff(const struct config *cfg, int sigfd)
 	handoff_run(cfg, sigfd, &how);
 	switch (how.result) {
 	case HANDOFF_SIGNALLED:
-		exit(128 + how.signo);
+		exit(EXIT_SIGNAL_BASE + how.signo);
 	case HANDOFF_FAILED:
 		handoff_failed(cfg);
 		break;

@@ -42,7 +42,8 @@ static int parse_ready_file(void *cfg, void *field, const char *value, enum cfg_
 }
 
 /* Calls fn on each item of a list separated by commas or blanks; an item
- * too long for buf is passed cut (and then fails its check). */
+ * too long for any key's value is refused (cut, it could mean another:
+ * "000...01" cut to zeros is uid 0). */
 static int each_item(const char *list, int (*fn)(struct config *, char *, char *, size_t), struct config *cfg,
 		     char *err, size_t errlen)
 {
@@ -50,6 +51,10 @@ static int each_item(const char *list, int (*fn)(struct config *, char *, char *
 		size_t n = strcspn(p, ", \t");
 		char item[64];
 
+		if (n >= sizeof(item)) {
+			snprintf(err, errlen, "'%.16s...' is longer than %zu bytes", p, sizeof(item) - 1);
+			return -1;
+		}
 		snprintf(item, sizeof(item), "%.*s", (int)n, p);
 		if (fn(cfg, item, err, errlen) < 0)
 			return -1;

@@ -40,7 +40,7 @@ int exit_code_of(int status)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
+		return EXIT_SIGNAL_BASE + WTERMSIG(status);
 	return 255;
 }
 
@@ -61,7 +61,7 @@ int dir_each(int dirfd, int (*fn)(const char *name, void *arg), void *arg)
 		for (long at = 0; at < n; at += ((struct entry *)(buf + at))->reclen) {
 			const char *name = ((struct entry *)(buf + at))->name;
 
-			if (name[0] != '.' && fn(name, arg) < 0)
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && fn(name, arg) < 0)
 				return -1;
 		}
 	}

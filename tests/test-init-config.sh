@@ -100,6 +100,9 @@ test_bad_files() {
 test_bad_flags_and_env() {
 	expect_usage_error "--on-failure: 'reboot' is not one of exit, boot (try --help)" "$STINT" --on-failure reboot
 	expect_usage_error "--allow-uid: 'root' is not a numeric uid (try --help)" "$STINT" --allow-uid 0,root
+	# Cut to fit, 70 zeros and a 1 would read as uid 0: refused whole.
+	expect_usage_error "--allow-uid: '0000000000000000...' is longer than 63 bytes (try --help)" \
+		"$STINT" --allow-uid "$(printf '0%.0s' $(seq 70))1"
 	expect_usage_error "--rewrite: 'FOO' is not a signal (try --help)" "$STINT" --rewrite FOO:TERM
 	expect_usage_error "--rewrite: 'TERM' is not FROM:TO (try --help)" "$STINT" --rewrite TERM
 	expect_usage_error "--rewrite: signal KILL cannot be rewritten (try --help)" "$STINT" --rewrite KILL:TERM

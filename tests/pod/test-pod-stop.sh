@@ -266,6 +266,16 @@ t_halt_failures() {
 	assert_eq "$rc" 1 "stint halt's exit status when the init ignores the signal"
 	grep -q 'busybox init still runs 1 s after it was asked to halt' <<<"$out" || fail "no timeout message"
 	_pod_running "$POD_OS_ID" || fail "the OS stopped"
+	# ^C of the one running it is no halt: exit 1, not 0. SIGINT is sent
+	# once stint halt has blocked it (its SigBlk shows signal 2).
+	rc=0
+	out=$(pod_exec /bin/sh -c '/usr/bin/stint halt --signal RTMIN+3 --timeout 20 & p=$!
+		i=0; until grep -q "^SigBlk:.*[2367abef]$" /proc/$p/status || [ $i -ge 200 ]; do i=$((i+1)); sleep 0.05; done
+		kill -INT $p; wait $p' 2>&1) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 1 "stint halt's exit status after SIGINT"
+	grep -q 'halt: interrupted (SIGINT from pid [0-9]*) before busybox init ended' <<<"$out" || fail "no interruption message"
+	_pod_running "$POD_OS_ID" || fail "the OS stopped"
 	rc=0
 	out=$(pod_exec /usr/bin/stint halt --signal NOPE 2>&1) || rc=$?
 	echo "$out"
