@@ -78,6 +78,10 @@
 #define STINT_RESOLVE_BENEATH 0x08ULL
 #define STINT_RESOLVE_IN_ROOT 0x10ULL
 
+/* statfs(2) f_type of a procfs (linux/magic.h): what tells the kernel's
+ * /proc from a directory a guest wrote. */
+#define STINT_PROC_SUPER_MAGIC 0x9fa0
+
 /* ioctl_ns(2): what a namespace fd is, and who owns it. */
 #define STINT_NS_GET_USERNS _IO(0xb7, 0x1)
 #define STINT_NS_GET_PARENT _IO(0xb7, 0x2)

@@ -33,8 +33,6 @@
 #include "peer.h"
 #include "session.h"
 
-#define PROC_SUPER_MAGIC 0x9fa0
-
 struct attach {
 	struct control_reply rep;
 	const char *target;
@@ -82,7 +80,7 @@ static int clone_os_trees(struct session *s, int rootfd, int *tree, int *proc)
 	*proc = sys_open_tree(rootfd, "proc", flags | AT_SYMLINK_NOFOLLOW);
 	if (*tree < 0)
 		fail_errno("clone the OS's root tree");
-	if (*proc >= 0 && (fstatfs(*proc, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)) {
+	if (*proc >= 0 && (fstatfs(*proc, &sfs) < 0 || sfs.f_type != STINT_PROC_SUPER_MAGIC)) {
 		close(*proc);
 		*proc = -1;
 		errno = ENOENT;

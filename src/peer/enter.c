@@ -12,6 +12,7 @@
  * session's own stay in it), because /proc/self must name the session's
  * processes there (session_fix_proc()). */
 #include <errno.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <grp.h>
 #include <sched.h>
@@ -45,6 +46,7 @@ struct enter {
 	char *env[12];
 	char argv0[NAME_MAX + 2];
 	char *shell_argv[2];
+	char cgroups[OS_CGROUP_MAX]; /* the init's /proc/PID/cgroup */
 };
 
 #define O(field) offsetof(struct session_opts, field)
@@ -97,16 +99,51 @@ static int join_userns(struct session *s, const struct enter *e)
 	return 0;
 }
 
-/* In the session's reaper, still privileged on the node. */
-static int enter_setup(struct session *s)
+/* setns through the init's pidfd, saying so when it is stale. */
+static int join_ns(struct session *s, int flags)
 {
-	struct enter *e = s->data;
-	int joined;
-
-	if (setns(s->pidfd, e->ns_flags) < 0)
+	if (setns(s->pidfd, flags) < 0)
 		return errno == ESRCH ?
 			       fail("the OS has restarted meanwhile (stale pidfd: its init exited); try again") :
 			       fail_errno("join the OS's namespaces (setns through its init's pidfd)");
+	return 0;
+}
+
+/* Outside the OS init's cgroups the session is in the sidecar's, which
+ * has no device filter: with CAP_MKNOD the OS's own shell (its profile)
+ * could make a node for a disk of the node and open it. Refusing to run is
+ * no answer: where cgroup2 delegates at namespaces (nsdelegate, the usual
+ * pod) the kernel always refuses the move. So the command runs without
+ * CAP_MKNOD; the OS's root is nodev (overlay_mount), so the nodes it made
+ * in its own cgroup open nothing either. */
+static void cgroup_join(struct enter *e, const char *read_error)
+{
+	int joined = read_error[0] ? -1 : os_cgroup_join(e->cgroups);
+
+	if (joined >= 0) {
+		log_debug("enter: joined the OS init's cgroups in %d hierarchies", joined);
+		return;
+	}
+	e->os.cap_bnd &= ~(1ULL << CAP_MKNOD);
+	e->os.cap_inh &= ~(1ULL << CAP_MKNOD);
+	log_warn("enter: not in the OS init's cgroups (%s): the command runs without CAP_MKNOD",
+		 read_error[0] ? read_error : fail_reason());
+}
+
+/* In the session's reaper, still privileged on the node. The cgroup
+ * namespace first, alone: the init's cgroups are read there (their paths
+ * are relative to the reader's) while /proc is still the sidecar's. */
+static int enter_setup(struct session *s)
+{
+	struct enter *e = s->data;
+	char read_error[512] = "";
+
+	if ((e->ns_flags & CLONE_NEWCGROUP) && join_ns(s, CLONE_NEWCGROUP) < 0)
+		return -1;
+	if (os_cgroup_read(e->rep.rootfd, e->rep.pid, e->cgroups, sizeof(e->cgroups)) < 0)
+		copy_str(read_error, sizeof(read_error), fail_reason());
+	if (join_ns(s, e->ns_flags & ~CLONE_NEWCGROUP) < 0)
+		return -1;
 	/* Its root: the namespace's own in pivot mode, the chroot's in chroot
 	 * mode; the fd names it either way. */
 	if (fchdir(e->rep.rootfd) < 0 || chroot(".") < 0)
@@ -115,13 +152,7 @@ static int enter_setup(struct session *s)
 		return fail_errno("a private copy of the OS's mount namespace");
 	if (session_fix_proc() < 0)
 		log_warn("enter: /proc/self will not work in the session: %s", fail_reason());
-	joined = os_cgroup_join(e->rep.pid);
-	if (joined < 0 && errno == ENOENT)
-		log_debug("enter: %s", fail_reason()); /* the expected case on cgroup2 with nsdelegate */
-	else if (joined < 0)
-		log_warn("enter: the session is not in all of the OS init's cgroups: %s", fail_reason());
-	else
-		log_debug("enter: joined the OS init's cgroups in %d hierarchies", joined);
+	cgroup_join(e, read_error);
 	return join_userns(s, e);
 }
 
@@ -194,6 +225,12 @@ int peer_enter(int argc, char **argv)
 		return EXIT_SETUP;
 	}
 	os_info_read(e.rep.rootfd, e.rep.pid, &e.os);
+	if (!e.os.have_caps) {
+		/* Fail closed: never the command with the sidecar's capabilities. */
+		log_error("enter: the OS init's capability sets: %s; not running the command", e.os.caps_error);
+		control_reply_close(&e.rep);
+		return EXIT_SETUP;
+	}
 	e.same_userns = session_same_userns(e.rep.pidfd);
 	if (e.same_userns < 0)
 		log_debug("enter: %s", fail_reason());

@@ -100,7 +100,6 @@ int machine_id_ensure(int rootfd)
 	return 1;
 }
 
-#define STINT_PROC_SUPER_MAGIC 0x9fa0 /* linux/magic.h */
 #define STINT_TMPFS_MAGIC 0x01021994 /* linux/magic.h */
 #define BOOT_ID_PATH "proc/sys/kernel/random/boot_id"
 #define KEYGEN_UNIT "ssh-host-keys.service"

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/capability.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "stint/log.h"
@@ -21,38 +22,46 @@
 /* Read `path` of the OS (absolute, resolved inside rootfd) into buf, at
  * most cap - 1 bytes, NUL-terminated. The name is looked at (O_PATH) and
  * only a regular file is opened, through its fd: nothing the guest plants
- * there (a FIFO, a device) is ever opened. Returns the length or -1. */
-static ssize_t os_read(int rootfd, const char *path, char *buf, size_t cap)
+ * there (a FIFO, a device) is ever opened. A `kernel` file (/proc/PID/...)
+ * must be on a procfs, and whole: with /proc not carried (carry=none, a
+ * list without it) the OS's /proc is a directory the guest wrote, and what
+ * it says there must not pass for its init's. The reopen goes through
+ * /proc/self/fd: call while /proc is still the sidecar's. Returns the
+ * length, or -1 (fail()). */
+static ssize_t os_read(int rootfd, const char *path, bool kernel, char *buf, size_t cap)
 {
-	struct stint_open_how how = { .flags = O_PATH | O_CLOEXEC,
+	struct stint_open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
 				      .resolve = STINT_RESOLVE_IN_ROOT | STINT_RESOLVE_NO_SYMLINKS |
 						 STINT_RESOLVE_NO_MAGICLINKS };
 	cleanup_fd int p = sys_openat2(rootfd, path, &how);
 	cleanup_fd int fd = -1;
-	char self[64];
+	char self[64], extra;
+	struct statfs sfs;
 	struct stat st;
 	size_t len = 0;
 
-	if (p < 0 || fstat(p, &st) < 0)
-		return -1;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (p < 0 || fstat(p, &st) < 0 || fstatfs(p, &sfs) < 0)
+		return fail_errno("%s", path);
+	if (kernel && sfs.f_type != STINT_PROC_SUPER_MAGIC)
+		return fail("%s: not the kernel's (not on a procfs: is /proc carried?)", path);
+	if (!S_ISREG(st.st_mode))
+		return fail("%s: not a regular file", path);
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", p);
 	fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return fail_errno("reopen %s", path);
 	while (len < cap - 1) {
 		ssize_t n = TEMP_FAILURE_RETRY(read(fd, buf + len, cap - 1 - len));
 
 		if (n < 0)
-			return -1;
+			return fail_errno("read %s", path);
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
+	if (kernel && len == cap - 1 && TEMP_FAILURE_RETRY(read(fd, &extra, 1)) != 0)
+		return fail("%s: larger than %zu bytes", path, cap - 1);
 	return (ssize_t)len;
 }
 
@@ -75,8 +84,9 @@ static void read_passwd(int rootfd, struct os_info *o)
 	cleanup_free char *buf = malloc(OS_FILE_MAX);
 	char *save = NULL;
 
-	if (!buf || os_read(rootfd, "/etc/passwd", buf, OS_FILE_MAX) < 0) {
-		log_debug("enter: the OS's /etc/passwd: %s; root's shell is /bin/sh", strerror(errno));
+	if (!buf || os_read(rootfd, "/etc/passwd", false, buf, OS_FILE_MAX) < 0) {
+		log_debug("enter: the OS's /etc/passwd: %s; root's shell is /bin/sh",
+			  buf ? fail_reason() : "no memory");
 		return;
 	}
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -107,8 +117,8 @@ static void read_environ(int rootfd, unsigned pid, struct os_info *o)
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%u/environ", pid);
-	if (!buf || (n = os_read(rootfd, path, buf, OS_FILE_MAX)) < 0) {
-		log_debug("enter: the OS init's environment (%s): %s", path, strerror(errno));
+	if (!buf || (n = os_read(rootfd, path, true, buf, OS_FILE_MAX)) < 0) {
+		log_debug("enter: the OS init's environment: %s", buf ? fail_reason() : "no memory");
 		return;
 	}
 	for (char *v = buf; v < buf + n; v += strlen(v) + 1) {
@@ -143,14 +153,15 @@ static bool hex_field(const char *l, const char *key, uint64_t *v)
 
 static void read_status(int rootfd, unsigned pid, struct os_info *o)
 {
-	char buf[4096], path[64];
+	/* Not a page: Cpus_allowed alone is 2 kB where NR_CPUS is 8192. */
+	cleanup_free char *buf = malloc(OS_FILE_MAX);
+	char path[64];
 	uint64_t v;
 	int got = 0;
 
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	if (os_read(rootfd, path, buf, sizeof(buf)) < 0) {
-		log_debug("enter: the OS init's status (%s): %s; the command keeps the sidecar's capabilities", path,
-			  strerror(errno));
+	if (!buf || os_read(rootfd, path, true, buf, OS_FILE_MAX) < 0) {
+		copy_str(o->caps_error, sizeof(o->caps_error), buf ? fail_reason() : "no memory");
 		return;
 	}
 	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -162,6 +173,8 @@ static void read_status(int rootfd, unsigned pid, struct os_info *o)
 			o->no_new_privs = v != 0;
 	}
 	o->have_caps = got == 3;
+	if (!o->have_caps)
+		snprintf(o->caps_error, sizeof(o->caps_error), "%s: no CapInh and CapBnd lines", path);
 }
 
 void os_info_read(int rootfd, unsigned pid, struct os_info *o)
@@ -180,8 +193,9 @@ int os_caps_apply(const struct os_info *o)
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
+	/* Never the sidecar's full set instead (enter refuses earlier too). */
 	if (!o->have_caps)
-		return 0;
+		return fail("the OS init's capabilities: %s", o->caps_error);
 	if (capget(&hdr, data) < 0)
 		return fail_errno("capget");
 	data[0].inheritable = (uint32_t)(o->cap_inh & o->cap_bnd);
@@ -259,24 +273,22 @@ static int join_one(const char *ctrls, const char *path)
 	return 0;
 }
 
-int os_cgroup_join(unsigned pid)
+int os_cgroup_read(int rootfd, unsigned pid, char *buf, size_t cap)
 {
-	char path[64], buf[4096], first[512] = "", *save = NULL;
-	int fd, joined = 0, first_errno = 0;
-	ssize_t n;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail_errno("the OS init's cgroups (%s)", path);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return fail_errno("read %s", path);
-	buf[n] = '\0';
+	return os_read(rootfd, path, true, buf, cap) < 0 ? -1 : 0;
+}
+
+int os_cgroup_join(char *cgroups)
+{
+	char first[512] = "", *save = NULL;
+	int joined = 0, first_errno = 0;
+
 	/* Each line: ID:CONTROLLERS:PATH. Go on past a failure: the rest may
 	 * work; the first reason is kept. */
-	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r(cgroups, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 
 		if (!c2)

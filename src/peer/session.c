@@ -25,7 +25,6 @@
 #include "err.h"
 #include "session.h"
 
-#define PROC_SUPER_MAGIC 0x9fa0
 /* A directory every procfs has (fs/proc/root.c) and a session has no use
  * for: where the session's own procfs goes. */
 #define SESSION_PROC "/proc/driver"
@@ -230,7 +229,7 @@ int session_fix_proc(void)
 	cleanup_fd int tmp = -1;
 	struct statfs sfs;
 
-	if (statfs("/proc", &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+	if (statfs("/proc", &sfs) < 0 || sfs.f_type != STINT_PROC_SUPER_MAGIC) {
 		log_debug("no procfs at /proc: /proc/self left as it is");
 		return 0;
 	}

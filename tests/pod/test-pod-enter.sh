@@ -34,17 +34,19 @@ echo '::respawn:/usr/sbin/httpd -f -p 127.0.0.1:8080 -h /var/www' >>"$IMAGE/etc/
 mkdir -p "$IMAGE/var/www"
 "$TOP/k8s/images/peer-tools.sh" "$TOOLS" "$STINT_PEER_STATIC" >/dev/null || fail "peer-tools.sh failed"
 
-# ep_pod NAME MODE: the pod; the PV holds a file before the first boot, so
-# it exists only in the OS's upper layer.
+# ep_pod NAME MODE [PREPARE-ARG]...: the pod; the PV holds a file before
+# the first boot, so it exists only in the OS's upper layer.
 ep_pod() {
-	pod_new "$1"
+	local name=$1 mode=$2
+	shift 2
+	pod_new "$name"
 	mkdir -p "$POD_PV/upper/etc" "$POD_DIR/peer"
 	echo "from the PV" >"$POD_PV/upper/etc/only-on-the-pv"
 	cp -a "$TOOLS" "$POD_DIR/peer/rootfs"
 	mkdir -p "$POD_DIR/peer/rootfs/pv" "$POD_DIR/peer/rootfs$POD_SHARED_PATH"
 	pod_os "$IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 20
-	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$2" --state /pv --timeout 20 \
-		--ready-path /run/demo-service.ready
+	pod_peer /usr/bin/stint-peer -v -s "$SOCK" prepare --mode "$mode" --state /pv --timeout 20 \
+		--ready-path /run/demo-service.ready "$@"
 	_pod_jq "$POD_DIR/peer" '.hostname = $h' --arg h "$PEER_HOSTNAME"
 }
 
@@ -175,6 +177,29 @@ t_attach() {
 	# Nothing of it reaches the OS.
 	pod_exec cat /proc/self/mountinfo >"$TEST_TMP/os-mounts"
 	assert_file_lacks_content "$TEST_TMP/os-mounts" ' /proc/driver | /target '
+}
+
+# /proc not carried: the OS's /proc is a directory of its upper, where the
+# guest planted its init's "status" (the full bounding set) and a FIFO as
+# its "cgroup". enter refuses, naming the file, and does not hang.
+t_enter_forged_proc() {
+	local rc out
+	ep_pod enter-noproc pivot --exclude /proc
+	mkdir -p "$POD_PV/upper/proc/1"
+	printf 'Name:\tinit\nCapInh:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n' \
+		>"$POD_PV/upper/proc/1/status"
+	mkfifo "$POD_PV/upper/proc/1/cgroup"
+	pod_start
+	wait_for 20 ready || {
+		pod_logs
+		fail "the OS did not boot without /proc"
+	}
+	rc=0
+	out=$(POD_TIMEOUT=20 pod_peer_exec /usr/bin/stint-peer enter -- true 2>&1) || rc=$?
+	echo "enter with a forged /proc: exit $rc: $out"
+	assert_eq "$rc" 1 "enter with a forged /proc"
+	grep -q "error: enter: the OS init's capability sets: /proc/1/status: not the kernel's" <<<"$out" ||
+		fail "no refusal naming /proc/1/status"
 }
 
 # Before the OS boots, after it stopped, and after it came back.
@@ -309,6 +334,7 @@ run_test "enter: exit status, signals, missing command, login shell, with a term
 run_test "enter (chroot mode): lands in the OS, where runc exec lands in the old root" t_enter_chroot
 run_test "attach (pivot): the sidecar's busybox sees the OS's processes, sockets, root at /target" t_attach pivot
 run_test "attach (chroot): the same in chroot mode" t_attach chroot
+run_test "enter refuses a /proc the guest wrote (not carried): no forged caps, no FIFO opened" t_enter_forged_proc
 run_test "enter/attach refuse before the boot and after the OS stopped; work for the restarted OS" t_refusals
 run_test "enter refuses a pidfd that went stale after the peer handed it over" t_stale
 run_test "the control socket: silent clients dropped, others turned away at once, bad requests, SIGTERM" t_control_loop
