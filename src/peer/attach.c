@@ -92,6 +92,19 @@ static int clone_os_trees(struct session *s, int rootfd, int *tree, int *proc)
 	return *tree < 0 ? -1 : 0;
 }
 
+/* The OS's tree as the sidecar's privileged tools see it: no device node
+ * the guest made (in its /dev tmpfs, say) opens, no set-uid file of its
+ * takes effect (the session runs in the sidecar's cgroup, without the
+ * OS's device filter). */
+static int disarm(int tree)
+{
+	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_NODEV | STINT_MOUNT_ATTR_NOSUID };
+
+	if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | STINT_AT_RECURSIVE, &attr) < 0)
+		return fail_errno("make the clone of the OS's tree nodev and nosuid");
+	return 0;
+}
+
 /* Attach a detached tree at `at` as a slave: the OS's mount events still
  * arrive, none of the session's reach the OS. */
 static int place(int tree, const char *at)
@@ -140,7 +153,7 @@ static int attach_setup(struct session *s)
 		return -1;
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return fail_errno("a private mount namespace for the session");
-	if (ensure_dir(a->target) < 0 || place(tree, a->target) < 0)
+	if (disarm(tree) < 0 || ensure_dir(a->target) < 0 || place(tree, a->target) < 0)
 		return -1;
 	if (proc >= 0 && place(proc, "/proc") < 0)
 		log_warn("attach: %s; /proc stays the sidecar's", fail_reason());

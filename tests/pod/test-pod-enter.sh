@@ -169,6 +169,11 @@ t_attach() {
 	attach -- test -x /usr/bin/strace || fail "attach does not run in the sidecar's root"
 	attach -- test ! -e /target/usr/bin/strace || fail "/target is not the OS's root"
 	attach --target /mnt/os -- cat /mnt/os/var/lib/demo/boots >/dev/null || fail "--target /mnt/os"
+	# A device node the guest made in its /dev (a tmpfs without nodev)
+	# opens nothing for the sidecar's privileged tools at /target.
+	pod_exec /bin/sh -c 'mknod /dev/guest-zero c 1 5' || fail "the guest could not make its device node"
+	attach -- test -c /target/dev/guest-zero || fail "no /target/dev/guest-zero"
+	attach -- head -c 1 /target/dev/guest-zero >/dev/null 2>&1 && fail "a device node of the guest opened at /target"
 	# The tools work: strace on a command of the session, /proc/self.
 	attach -- strace -f -e trace=execve -o /dev/null /bin/true || fail "strace in attach"
 	out=$(in_tty /usr/bin/stint-peer attach -- sh -c 'test -t 0 && echo tty=yes')
