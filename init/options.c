@@ -252,6 +252,8 @@ void config_log(const struct config *cfg)
 	char uids[256] = "", rw[512] = "";
 	size_t off = 0;
 
+	if (log_get_level() < LOG_DEBUG)
+		return; /* PID 1's start-up formats nothing it will not print */
 	for (size_t i = 0; i < cfg->n_allow_uid && off < sizeof(uids); i++)
 		off += (size_t)snprintf(uids + off, sizeof(uids) - off, "%s%u", i ? "," : "", cfg->allow_uid[i]);
 	off = 0;

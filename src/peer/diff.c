@@ -81,25 +81,12 @@ static const struct mf_entry *image_entry(struct differ *d, const char *path, si
 static bool same_content(struct differ *d, const struct walk_entry *e, const struct mf_entry *img)
 {
 	cleanup_fd int fd = -1;
-	unsigned char sum[MF_HASH_BYTES];
 	char hex[MF_HEX];
-	struct blake2b h;
-	struct stat st;
-	ssize_t n;
 
 	if ((unsigned long long)e->st->st_size != img->size)
 		return false;
 	fd = walk_open_regular(-1, e->dirfd, e->name, e->st);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return false;
-	blake2b_init(&h, MF_HASH_BYTES);
-	while ((n = read(fd, d->io, sizeof(d->io))) > 0)
-		blake2b_update(&h, d->io, (size_t)n);
-	if (n < 0)
-		return false;
-	blake2b_final(&h, sum);
-	hex_encode(sum, sizeof(sum), hex);
-	return strcmp(hex, img->extra) == 0;
+	return fd >= 0 && mf_hash_fd(fd, d->io, sizeof(d->io), DEADLINE_NONE, hex) == 0 && strcmp(hex, img->extra) == 0;
 }
 
 /* What differs between the upper's entry and the image's. */

@@ -49,8 +49,6 @@ struct enter {
 	char cgroups[OS_CGROUP_MAX]; /* the init's /proc/PID/cgroup */
 };
 
-#define O(field) offsetof(struct session_opts, field)
-
 static const struct cfg_key enter_keys[] = {
 	SESSION_OPTS_KEYS,
 	CFG_KEY_HELP(CFG_ARGV_ONLY),

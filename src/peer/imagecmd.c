@@ -59,8 +59,10 @@ int image_open_volume(const struct peer_config *c, int *base, int *meta, int *up
 		*upper = sys_openat2(b, rel, &how);
 		if (*upper < 0) {
 			fail_errno("the upper layer %s/%s", dir, rel);
-			if (meta)
+			if (meta) {
 				close(*meta);
+				*meta = -1; /* the caller's cleanup_fd must not close it again */
+			}
 			return -1;
 		}
 	}

@@ -68,35 +68,48 @@ static int by_str(const void *key, const void *item)
 
 /* The content hash of the regular file `e`: the inode the walk saw,
  * never what may have been swapped in (walk_open_regular()). */
-static int hash_file(struct scan *s, const struct walk_entry *e, char *hex)
+int mf_hash_fd(int fd, unsigned char *io, size_t iolen, msec_t deadline, char *hex)
 {
 	unsigned char sum[MF_HASH_BYTES];
-	struct blake2b h;
-	cleanup_fd int fd = walk_open_regular(s->lim->procfd, e->dirfd, e->name, e->st);
 	unsigned long long done = 0;
+	struct blake2b h;
+
+	blake2b_init(&h, MF_HASH_BYTES);
+	for (;;) {
+		ssize_t n = read(fd, io, iolen);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		blake2b_update(&h, io, (size_t)n);
+		done += (unsigned long long)n;
+		/* The clock is read once per 64 MiB. */
+		if ((done & ((1ULL << 26) - 1)) < (unsigned long long)n && deadline_passed(deadline)) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	blake2b_final(&h, sum);
+	hex_encode(sum, sizeof(sum), hex);
+	return 0;
+}
+
+static int hash_file(struct scan *s, const struct walk_entry *e, char *hex)
+{
+	cleanup_fd int fd = walk_open_regular(s->lim->procfd, e->dirfd, e->name, e->st);
 
 	if (fd < 0 && errno == EINVAL)
 		return fail("%s: %s changed during the walk", s->lim->what, e->path);
 	if (fd < 0)
 		return fail_errno("%s: open %s", s->lim->what, e->path);
-	blake2b_init(&h, MF_HASH_BYTES);
-	for (;;) {
-		ssize_t n = read(fd, s->io, sizeof(s->io));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return fail_errno("%s: read %s", s->lim->what, e->path);
-		if (n == 0)
-			break;
-		blake2b_update(&h, s->io, (size_t)n);
-		done += (unsigned long long)n;
-		if ((done & ((1ULL << 26) - 1)) < (unsigned long long)n && deadline_passed(s->lim->deadline))
-			return fail("%s: reading the files did not finish in time (at %s)", s->lim->what, e->path);
-	}
-	blake2b_final(&h, sum);
-	hex_encode(sum, sizeof(sum), hex);
-	return 0;
+	if (mf_hash_fd(fd, s->io, sizeof(s->io), s->lim->deadline, hex) == 0)
+		return 0;
+	return errno == ETIMEDOUT ?
+		       fail("%s: reading the files did not finish in time (at %s)", s->lim->what, e->path) :
+		       fail_errno("%s: read %s", s->lim->what, e->path);
 }
 
 static void digest_entry(struct scan *s, const struct walk_entry *e, char type)

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "stint/deadline.h"
 #include "obuf.h"
 #include "walk.h"
 
@@ -92,6 +93,10 @@ const char *mf_changed(const struct mf_entry *a, const struct mf_entry *b);
 /* Undo obuf_escaped(): in place-safe from src to dst (dst may be src).
  * Returns the length, or -1 on a bad escape. */
 long mf_unescape(const char *src, size_t n, char *dst, size_t cap);
+
+/* The content hash of what fd reads (BLAKE2b-128, hex into MF_HEX bytes),
+ * io as the read buffer. 0, or -1 with errno (ETIMEDOUT: past deadline). */
+int mf_hash_fd(int fd, unsigned char *io, size_t iolen, msec_t deadline, char *hex);
 
 /* The manifest's one-letter type of a file mode: f d l c b p s. */
 char mf_type_letter(mode_t m);
