@@ -17,7 +17,7 @@ test_smoke() {
 	env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -C "$TOP" --no-print-directory bench \
 		BENCH_SMOKE=1 BENCH_RESULTS="$res" >"$TEST_TMP/bench.out" 2>&1 || {
 		cat "$TEST_TMP/bench.out"
-		fail "make bench BENCH_SMOKE=1 failed"
+		fail "make bench BENCH_SMOKE=1 failed: $(grep -v '^ *$' "$TEST_TMP/bench.out" | tail -n 3 | tr '\n' ' ')"
 	}
 	cat "$TEST_TMP/bench.out"
 	assert_exists "$res.md"
@@ -59,7 +59,7 @@ for k in ("kernel", "cpu", "cores", "cgroup"):
 if "mounts" not in d["fits"] or not d["fits"]["mounts"]:
     bad.append("no fit for item 2")
 if bad:
-    sys.exit("missing or empty: " + "; ".join(bad))
+    sys.exit("FAIL: missing or empty: " + "; ".join(bad))
 PY
 	# The groups of the size table add up to the linker map's sections.
 	python3 - "$res.json" <<'PY'
@@ -70,7 +70,7 @@ for b in ("stint", "stint-peer"):
     total = groups.pop("total on disk (stripped)")
     parts = sum(groups.values())
     if not 0.8 * total < parts <= total:
-        sys.exit("%s: groups sum to %d bytes, the file has %d" % (b, parts, total))
+        sys.exit("FAIL: %s: groups sum to %d bytes, the file has %d" % (b, parts, total))
 PY
 }
 

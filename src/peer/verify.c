@@ -85,16 +85,15 @@ static int owner_of(int fd, const char *what, struct ns_id *id)
  * ours that is this pod's — pinned at its first HELLO. A guest's own
  * `unshare -U` is nested in the pod's, or, in a pod without one, differs
  * from ours while nothing was pinned but ours. */
-static int check_user(const struct handoff *h, int procfd, const struct trust *t, struct ns_id *user, bool *foreign)
+static int check_user(const struct handoff *h, const struct ns_id *own, const struct trust *t, struct ns_id *user,
+		      bool *foreign)
 {
-	struct ns_id own, parent;
+	struct ns_id parent;
 	int userfd = h->fd[STINT_FD_USER];
 	cleanup_fd int pfd = -1;
 
-	if (ns_own(procfd, "user", &own) < 0)
-		return -1;
 	if (userfd < 0) {
-		*user = own; /* a kernel without user namespaces */
+		*user = *own; /* a kernel without user namespaces */
 		return 0;
 	}
 	if (ns_id_of(userfd, "the HELLO's user namespace", user) < 0)
@@ -103,16 +102,42 @@ static int check_user(const struct handoff *h, int procfd, const struct trust *t
 		return fail("HELLO: user namespace %llu is not this pod's (%llu, pinned at its first HELLO): refusing "
 			    "a namespace the guest may have made",
 			    user->ino, t->pod_user.ino);
-	*foreign = !ns_id_eq(user, &own);
+	*foreign = !ns_id_eq(user, own);
 	if (!*foreign)
 		return 0;
 	pfd = ioctl(userfd, STINT_NS_GET_PARENT);
 	if (pfd < 0 || ns_id_of(pfd, "a parent user namespace", &parent) < 0)
 		return fail_errno("HELLO: the parent of user namespace %llu", user->ino);
-	if (!ns_id_eq(&parent, &own))
+	if (!ns_id_eq(&parent, own))
 		return fail("HELLO: user namespace %llu is nested in another one, not a pod's: refusing a namespace "
 			    "the guest made",
 			    user->ino);
+	return 0;
+}
+
+/* Who owns each namespace sent. The mount and pid ns: the HELLO's user ns,
+ * nothing else (the root is attached in the first, the init lives in the
+ * second). The others may also be the peer's own user ns's (a namespace the
+ * pod shares with the node: the time ns, the cgroup ns under containerd on
+ * cgroup v1). A namespace the guest made is owned by a user ns it made,
+ * nested below the pod's: neither. This holds where the kernel cannot tell
+ * a pidfd's namespaces (Linux < 6.11), so it comes first. */
+static int check_owners(const struct handoff *h, const struct ns_id *own, const struct ns_id *user)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ns_tags); i++) {
+		uint32_t tag = ns_tags[i].tag;
+		bool strict = tag == STINT_FD_MNT || tag == STINT_FD_PID;
+		struct ns_id owner;
+
+		if (tag == STINT_FD_USER || h->fd[tag] < 0)
+			continue;
+		if (owner_of(h->fd[tag], stint_fd_tag_name(tag), &owner) < 0)
+			return -1;
+		if (ns_id_eq(&owner, user) || (!strict && ns_id_eq(&owner, own)))
+			continue;
+		return fail("HELLO: the %s namespace is owned by user namespace %llu, not %llu%s",
+			    stint_fd_tag_name(tag), owner.ino, user->ino, strict ? "" : " nor the node's");
+	}
 	return 0;
 }
 
@@ -175,28 +200,19 @@ static int check_pidfd(const struct handoff *h, int procfd)
 
 int hello_verify(const struct handoff *h, int procfd, const struct trust *t, struct hello_ids *ids)
 {
-	struct ns_id owner;
+	struct ns_id own;
 
 	memset(ids, 0, sizeof(*ids));
 	if (h->fd[STINT_FD_MNT] < 0)
 		return fail("HELLO: no mount namespace fd");
-	if (check_types(h) < 0 || check_user(h, procfd, t, &ids->user, &ids->userns) < 0)
+	if (check_types(h) < 0 || ns_own(procfd, "user", &own) < 0 ||
+	    check_user(h, &own, t, &ids->user, &ids->userns) < 0 || check_owners(h, &own, &ids->user) < 0)
 		return -1;
-	if (ns_id_of(h->fd[STINT_FD_MNT], "the HELLO's mount namespace", &ids->mnt) < 0 ||
-	    owner_of(h->fd[STINT_FD_MNT], "mount", &owner) < 0)
+	if (ns_id_of(h->fd[STINT_FD_MNT], "the HELLO's mount namespace", &ids->mnt) < 0)
 		return -1;
-	if (!ns_id_eq(&owner, &ids->user))
-		return fail("HELLO: the mount namespace is owned by user namespace %llu, not %llu", owner.ino,
-			    ids->user.ino);
 	ids->mnt_id = mntns_id(h->fd[STINT_FD_MNT]);
-	if (h->fd[STINT_FD_PID] >= 0) {
-		if (ns_id_of(h->fd[STINT_FD_PID], "the HELLO's pid namespace", &ids->pid) < 0 ||
-		    owner_of(h->fd[STINT_FD_PID], "pid", &owner) < 0)
-			return -1;
-		if (!ns_id_eq(&owner, &ids->user))
-			return fail("HELLO: the pid namespace is owned by user namespace %llu, not %llu", owner.ino,
-				    ids->user.ino);
-	}
+	if (h->fd[STINT_FD_PID] >= 0 && ns_id_of(h->fd[STINT_FD_PID], "the HELLO's pid namespace", &ids->pid) < 0)
+		return -1;
 	if (check_pidfd(h, procfd) < 0)
 		return -1;
 	ids->init = pidfd_inode(h->fd[STINT_FD_PIDFD]);

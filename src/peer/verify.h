@@ -31,7 +31,8 @@ struct hello_ids {
 
 /* Check every fd of h: each namespace fd is the type its tag says; the user
  * ns is the peer's own or the pod's pinned one (a direct child of the
- * peer's); the mount and pid ns are owned by it; the pidfd is a live
+ * peer's); the mount and pid ns are owned by it, the others by it or by the
+ * peer's own user ns; the pidfd is a live
  * process in exactly the namespaces sent (Linux >= 6.11 tells); and it is
  * not the init we already serve. procfd: the peer's own /proc. Returns 0
  * with *ids filled, or -1 (fail()). */

@@ -174,6 +174,7 @@ struct hello {
 };
 
 static void own_namespaces(void);
+static int netns_of_own(void);
 
 /* What the fake init sends. Each lie is one of the checks the peer must
  * make; `real` is a perfect copy of a HELLO of the guest's namespaces. */
@@ -195,6 +196,7 @@ static const struct variant {
 	{ "own-nouser", OWN, .drop = STINT_FD_USER },
 	{ "file-as-mnt", REAL, .pidfd_of_1 = true, .swap = STINT_FD_MNT, .with = "file" },
 	{ "netns-as-mnt", REAL, .pidfd_of_1 = true, .swap = STINT_FD_MNT, .with = "netns" },
+	{ "own-net", REAL, .pidfd_of_1 = true, .swap = STINT_FD_NET, .with = "ownnet" },
 	{ "eventfd-as-pidfd", REAL, .pidfd_of_1 = true, .swap = STINT_FD_PIDFD, .with = "eventfd" },
 	{ "pidfd-as-user", REAL, .pidfd_of_1 = true, .swap = STINT_FD_USER, .with = "pidfd" },
 	{ "socket-as-pid", REAL, .pidfd_of_1 = true, .swap = STINT_FD_PID, .with = "socket" },
@@ -250,6 +252,8 @@ static int substitute(const char *with)
 		return open("/etc/passwd", O_RDONLY | O_CLOEXEC);
 	if (strcmp(with, "netns") == 0)
 		return open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (strcmp(with, "ownnet") == 0)
+		return netns_of_own();
 	if (strcmp(with, "eventfd") == 0)
 		return eventfd(0, EFD_CLOEXEC);
 	if (strcmp(with, "pidfd") == 0)
@@ -259,27 +263,50 @@ static int substitute(const char *with)
 	die("fake-init: nothing to substitute called '%s'", with);
 }
 
-/* A pidfd of a child that moved into a user and mount namespace of its
- * own: a process, but not one in the namespaces the HELLO names. */
-static int pidfd_of_elsewhere(void)
+/* A child that moved into a user and mount namespace of its own, and into
+ * the namespaces of `more` too (they are then owned by that user ns); it
+ * lives as long as we do. Returns once it has moved. */
+static pid_t child_elsewhere(int more)
 {
-	char mine[64] = "", theirs[64] = "", path[64];
-	pid_t pid = fork();
+	int ready[2];
+	char c;
+	pid_t pid;
 
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		die("pipe2: %s", strerror(errno));
+	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		own_namespaces();
+		if (more && unshare(more) < 0)
+			die("unshare(%#x): %s", more, strerror(errno));
+		if (write(ready[1], "x", 1) != 1)
+			die("write: %s", strerror(errno));
 		for (;;)
 			pause();
 	}
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
-	if (readlink("/proc/self/ns/user", mine, sizeof(mine) - 1) < 0)
-		die("readlink /proc/self/ns/user: %s", strerror(errno));
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	for (int i = 0; i < 500 && (readlink(path, theirs, sizeof(theirs) - 1) < 0 || strcmp(mine, theirs) == 0); i++)
-		usleep(2000);
-	return sys_pidfd_open(pid, 0);
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		die("the child did not move into its namespaces");
+	close(ready[0]);
+	return pid;
+}
+
+/* A pidfd of a process, but not one in the namespaces the HELLO names. */
+static int pidfd_of_elsewhere(void)
+{
+	return sys_pidfd_open(child_elsewhere(0), 0);
+}
+
+/* A network namespace the guest made (owned by a user ns of its own). */
+static int netns_of_own(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)child_elsewhere(CLONE_NEWNET));
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 /* The fds this process would hand over, with the variant's lies. */

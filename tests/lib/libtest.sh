@@ -79,7 +79,9 @@ run_test() {
 			echo "ok $_test_n - $name # SKIP $(tail -n 1 "$log")"
 		fi
 	else
-		echo "not ok $_test_n - $name (exit $rc)"
+		# The reason on the result line itself: a log cut short by whoever
+		# shows it (CI keeps the ends of its output) still says why.
+		echo "not ok $_test_n - $name (exit $rc)$(grep -m1 '^FAIL: ' "$log" | cut -c1-300 | sed 's/^/ /')"
 		tail -n 40 "$log" | sed 's/^/# /'
 	fi
 }
