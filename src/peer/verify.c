@@ -71,16 +71,6 @@ static uint64_t mntns_id(int fd)
 	return ioctl(fd, STINT_NS_GET_MNTNS_ID, &id) < 0 ? 0 : id;
 }
 
-/* The user ns that owns the namespace behind fd. */
-static int owner_of(int fd, const char *what, struct ns_id *id)
-{
-	cleanup_fd int owner = ioctl(fd, STINT_NS_GET_USERNS);
-
-	if (owner < 0)
-		return fail_errno("HELLO: the owner of the %s namespace", what);
-	return ns_id_of(owner, "an owning user namespace", id);
-}
-
 /* The user ns: ours (a pod without a user namespace), or a direct child of
  * ours that is this pod's — pinned at its first HELLO. A guest's own
  * `unshare -U` is nested in the pod's, or, in a pod without one, differs
@@ -117,26 +107,35 @@ static int check_user(const struct handoff *h, const struct ns_id *own, const st
 
 /* Who owns each namespace sent. The mount and pid ns: the HELLO's user ns,
  * nothing else (the root is attached in the first, the init lives in the
- * second). The others may also be the peer's own user ns's (a namespace the
- * pod shares with the node: the time ns, the cgroup ns under containerd on
- * cgroup v1). A namespace the guest made is owned by a user ns it made,
- * nested below the pod's: neither. This holds where the kernel cannot tell
- * a pidfd's namespaces (Linux < 6.11), so it comes first. */
+ * second). The others may also be owned by the peer's own user ns or one
+ * above it: a namespace the pod shares with the node (the time ns; the
+ * cgroup ns under containerd on cgroup v1), whose owner the kernel does not
+ * even name (EPERM) to a peer in a user-namespaced pod. A namespace the
+ * guest made is owned by a user ns it made, nested below the pod's: none
+ * of these. This holds where the kernel cannot tell a pidfd's namespaces
+ * (Linux < 6.11), so it comes first. */
 static int check_owners(const struct handoff *h, const struct ns_id *own, const struct ns_id *user)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ns_tags); i++) {
 		uint32_t tag = ns_tags[i].tag;
 		bool strict = tag == STINT_FD_MNT || tag == STINT_FD_PID;
+		const char *what = stint_fd_tag_name(tag);
+		cleanup_fd int ownerfd = -1;
 		struct ns_id owner;
 
 		if (tag == STINT_FD_USER || h->fd[tag] < 0)
 			continue;
-		if (owner_of(h->fd[tag], stint_fd_tag_name(tag), &owner) < 0)
+		ownerfd = ioctl(h->fd[tag], STINT_NS_GET_USERNS);
+		if (ownerfd < 0 && errno == EPERM && !strict)
+			continue; /* owned above the peer's user ns: the node's */
+		if (ownerfd < 0)
+			return fail_errno("HELLO: the owner of the %s namespace", what);
+		if (ns_id_of(ownerfd, "an owning user namespace", &owner) < 0)
 			return -1;
 		if (ns_id_eq(&owner, user) || (!strict && ns_id_eq(&owner, own)))
 			continue;
-		return fail("HELLO: the %s namespace is owned by user namespace %llu, not %llu%s",
-			    stint_fd_tag_name(tag), owner.ino, user->ino, strict ? "" : " nor the node's");
+		return fail("HELLO: the %s namespace is owned by user namespace %llu, not %llu%s", what, owner.ino,
+			    user->ino, strict ? "" : " nor the node's");
 	}
 	return 0;
 }
