@@ -138,8 +138,13 @@ int mountinfo_parse(const char *buf, size_t len, struct mountinfo *mi)
 		memcpy(line, buf + i, n);
 		line[n] = '\0';
 		i += n + 1;
-		if (parse_line(line, &e) < 0)
-			continue; /* a line we cannot read is one we will not touch */
+		/* A line we cannot read could be a mount we must not miss (a
+		 * private one the carry leaves out): refuse the whole text. */
+		if (parse_line(line, &e) < 0) {
+			mountinfo_free(mi);
+			errno = EBADMSG;
+			return -1;
+		}
 		if (append(mi, &e) < 0)
 			goto nomem;
 	}

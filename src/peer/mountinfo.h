@@ -28,8 +28,8 @@ struct mountinfo {
  * task's current mount namespace). Returns 0 or -1 with errno. */
 int mountinfo_read(int dirfd, const char *path, struct mountinfo *mi);
 /* The same from text already in memory (pure: no I/O; the fuzzing target).
- * Lines that do not parse are skipped. Returns 0, or -1 with errno ENOMEM
- * (mi is then empty). */
+ * Returns 0, or -1 with errno EBADMSG (a line that does not parse) or
+ * ENOMEM; mi is then empty. */
 int mountinfo_parse(const char *buf, size_t len, struct mountinfo *mi);
 void mountinfo_free(struct mountinfo *mi);
 

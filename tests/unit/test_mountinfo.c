@@ -1,7 +1,8 @@
 /* Unit tests of the mountinfo parser (src/peer/mountinfo.c): fields,
- * optional fields, octal escapes, lines that must be skipped, and that
+ * optional fields, octal escapes, a bad line refusing the whole text, and that
  * mountinfo_read() of a live /proc file gives what mountinfo_parse() gives
  * for the same text. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "../../src/peer/mountinfo.h"
+#include "stint/util.h"
 #include "tap.h"
 
 static int parse(const char *text, struct mountinfo *mi)
@@ -36,17 +38,14 @@ static void test_fields(void)
 	mountinfo_free(&mi);
 }
 
-static void test_escapes_and_skips(void)
+static void test_escapes(void)
 {
-	static const char text[] = "bad line without separator\n"
-				   "\n"
-				   "1 2 3:4 / /a\\040b\\011c\\012d\\134e rw - tmpfs my\\040src rw\n"
-				   "x 2 3:4 / /bad-id rw - tmpfs t rw\n"
-				   "5 6 7:8 /\\400 /last rw - proc\n"; /* no newline at the end, no source */
+	static const char text[] = "1 2 3:4 / /a\\040b\\011c\\012d\\134e rw - tmpfs my\\040src rw\n"
+				   "5 6 7:8 /\\400 /last rw - proc\n"; /* no source */
 	struct mountinfo mi;
 
-	is_int(mountinfo_parse(text, sizeof(text) - 1, &mi), 0, "text with bad lines parses");
-	is_int(mi.n, 2, "the two good lines are kept, the three bad ones skipped");
+	is_int(mountinfo_parse(text, sizeof(text) - 1, &mi), 0, "text with escapes parses");
+	is_int(mi.n, 2, "two entries");
 	if (mi.n != 2)
 		return;
 	is_str(mi.m[0].target, "/a b\tc\nd\\e", "\\040 \\011 \\012 \\134 are unescaped");
@@ -56,6 +55,30 @@ static void test_escapes_and_skips(void)
 	is_str(mi.m[1].super_opts, "", "missing super options are empty, not NULL");
 	ok(mountinfo_find(&mi, "/last") == &mi.m[1], "mountinfo_find finds the entry");
 	mountinfo_free(&mi);
+}
+
+/* One line the parser cannot read fails the whole text: a mount it does
+ * not see could be one the carry must leave out. */
+static void test_bad_lines_refused(void)
+{
+	static const char *const bad[] = {
+		"bad line without separator",	     "",
+		"x 2 3:4 / /bad-id rw - tmpfs t rw", "1 2 3-4 / /bad-dev rw - tmpfs t rw",
+		"1 2 3:4 / rw - tmpfs t rw",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[256];
+		struct mountinfo mi = { .n = 99 };
+		int rc;
+
+		snprintf(text, sizeof(text), "1 2 3:4 / /good rw - tmpfs t rw\n%s\n5 6 7:8 / /after rw - proc p rw\n",
+			 bad[i]);
+		errno = 0;
+		rc = mountinfo_parse(text, strlen(text), &mi);
+		ok(rc == -1 && errno == EBADMSG && mi.n == 0 && mi.m == NULL,
+		   "a text with the line '%s' is refused (EBADMSG, no entries)", bad[i]);
+	}
 }
 
 static void test_empty(void)
@@ -108,7 +131,8 @@ int main(void)
 {
 	tap_init();
 	test_fields();
-	test_escapes_and_skips();
+	test_escapes();
+	test_bad_lines_refused();
 	test_empty();
 	test_read_matches_parse();
 	return tap_done();
