@@ -139,80 +139,51 @@ static const struct cfg_key keys[] = {
 	"\nEvery option but -c, -v, -q, -V and -h is also a key of peer.ini's [peer] section.\n"                       \
 	"Precedence: defaults < file < environment (env) < options. See stint-peer(8).\n"
 
-const struct cfg_program peer_prepare_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer [-s SOCKET] [-v|-q] prepare [-c FILE] [--KEY VALUE]...\n"
-		 "Build the persistent root of the init's container and switch it there.\n\n",
-	.epilog = PEER_EPILOG,
-};
+/* Every command of the peer but ready reads the same [peer] keys. */
+#define PEER_PROGRAM(text)                                                                                             \
+	{                                                                                                              \
+		.name = "stint-peer", .section = "peer", .keys = keys, .n_keys = ARRAY_SIZE(keys), .usage = text,      \
+		.epilog = PEER_EPILOG,                                                                                 \
+	}
 
-const struct cfg_program peer_status_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer status [--state-file PATH | --run-dir DIR | -c FILE] [-q|-v]\n"
-		 "Exit 0 if the OS is ready. The state file is state-file, else RUN-DIR/state;\n"
-		 "every prepare key is read (file, environment, options). -q (log-level error)\n"
-		 "prints nothing when ready, -v (debug) also the boot count and the init.\n\n",
-	.epilog = PEER_EPILOG,
-};
+const struct cfg_program peer_prepare_program =
+	PEER_PROGRAM("usage: stint-peer [-s SOCKET] [-v|-q] prepare [-c FILE] [--KEY VALUE]...\n"
+		     "Build the persistent root of the init's container and switch it there.\n\n");
 
-const struct cfg_program peer_doctor_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer doctor [-c FILE] [--json] [--KEY VALUE]...\n"
-		 "Check what a boot needs (the init, capabilities, cgroups, the volume, the kernel)\n"
-		 "and print a table with the fix for each failure (--json: as JSON). Exit 0 when\n"
-		 "nothing failed, 1 otherwise, 2 on a bad option. Reads the keys prepare reads.\n\n",
-	.epilog = PEER_EPILOG,
-};
+const struct cfg_program peer_status_program =
+	PEER_PROGRAM("usage: stint-peer status [--state-file PATH | --run-dir DIR | -c FILE] [-q|-v]\n"
+		     "Exit 0 if the OS is ready. The state file is state-file, else RUN-DIR/state;\n"
+		     "every prepare key is read (file, environment, options). -q (log-level error)\n"
+		     "prints nothing when ready, -v (debug) also the boot count and the init.\n\n");
+
+const struct cfg_program peer_doctor_program =
+	PEER_PROGRAM("usage: stint-peer doctor [-c FILE] [--json] [--KEY VALUE]...\n"
+		     "Check what a boot needs (the init, capabilities, cgroups, the volume, the kernel)\n"
+		     "and print a table with the fix for each failure (--json: as JSON). Exit 0 when\n"
+		     "nothing failed, 1 otherwise, 2 on a bad option. Reads the keys prepare reads.\n\n");
 
 /* The commands a user runs in the sidecar about the volume's image and
  * upper layer (docs/peer.md): they read the keys that locate the volume
  * (state=, or upper= and work=), from peer.ini like prepare. */
-const struct cfg_program peer_image_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer image [show] [-c FILE] [--state DIR]\n"
-		 "       stint-peer image accept [-c FILE] [--state DIR]\n"
-		 "       stint-peer image record [-c FILE] [--state DIR] [--on-image-change POLICY] IMAGE-DIR\n"
-		 "show: the image records of the persistent volume (meta/) and the last shadow report;\n"
-		 "accept: let the image on-image-change=refuse stopped boot at the next start;\n"
-		 "record: record IMAGE-DIR as the volume's image, as prepare does at a boot.\n\n",
-	.epilog = PEER_EPILOG,
-};
+const struct cfg_program peer_image_program =
+	PEER_PROGRAM("usage: stint-peer image [show] [-c FILE] [--state DIR]\n"
+		     "       stint-peer image accept [-c FILE] [--state DIR]\n"
+		     "       stint-peer image record [-c FILE] [--state DIR] [--on-image-change POLICY] IMAGE-DIR\n"
+		     "show: the image records of the persistent volume (meta/) and the last shadow report;\n"
+		     "accept: let the image on-image-change=refuse stopped boot at the next start;\n"
+		     "record: record IMAGE-DIR as the volume's image, as prepare does at a boot.\n\n");
 
-const struct cfg_program peer_diff_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer diff [--shadowed] [--json] [-c FILE] [--state DIR]\n"
-		 "What the upper layer adds (A), changes (C), deletes (D) and replaces (R: an opaque\n"
-		 "directory) relative to the current image, from its manifest on the volume.\n"
-		 "--shadowed: the upper's entries that hide a change between the previous image and\n"
-		 "the current one (the shadow report). --json: one JSON document.\n\n",
-	.epilog = PEER_EPILOG,
-};
+const struct cfg_program peer_diff_program =
+	PEER_PROGRAM("usage: stint-peer diff [--shadowed] [--json] [-c FILE] [--state DIR]\n"
+		     "What the upper layer adds (A), changes (C), deletes (D) and replaces (R: an opaque\n"
+		     "directory) relative to the current image, from its manifest on the volume.\n"
+		     "--shadowed: the upper's entries that hide a change between the previous image and\n"
+		     "the current one (the shadow report). --json: one JSON document.\n\n");
 
-const struct cfg_program peer_export_program = {
-	.name = "stint-peer",
-	.section = "peer",
-	.keys = keys,
-	.n_keys = ARRAY_SIZE(keys),
-	.usage = "usage: stint-peer export [-c FILE] [--state DIR] OUT.tar|-\n"
-		 "The upper layer as an OCI image layer (tar, whiteouts as .wh. entries) into OUT.tar\n"
-		 "or stdout: `buildah add CTR OUT.tar /` and `buildah commit` put it on the old image.\n\n",
-	.epilog = PEER_EPILOG,
-};
+const struct cfg_program peer_export_program =
+	PEER_PROGRAM("usage: stint-peer export [-c FILE] [--state DIR] OUT.tar|-\n"
+		     "The upper layer as an OCI image layer (tar, whiteouts as .wh. entries) into OUT.tar\n"
+		     "or stdout: `buildah add CTR OUT.tar /` and `buildah commit` put it on the old image.\n\n");
 
 const struct cfg_program peer_global_program = {
 	.name = "stint-peer",
