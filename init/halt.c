@@ -148,8 +148,7 @@ static int parse(struct halt_opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->log_level = LOG_INFO;
-	if (cfg_defaults(&halt_program, o, err, sizeof(err)) < 0 ||
-	    cfg_argv(&halt_program, o, argc, argv, 0, true, &a, err, sizeof(err)) < 0)
+	if (cfg_load_argv(&halt_program, o, argc, argv, &a, err, sizeof(err)) < 0)
 		return log_error("halt: %s", err), EXIT_USAGE;
 	if (a.action == CFG_DO_HELP)
 		return cfg_help(&halt_program, STDOUT_FILENO, 0), 0;

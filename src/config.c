@@ -486,6 +486,14 @@ static const struct cfg_key *config_key(const struct cfg_program *p)
 	return NULL;
 }
 
+int cfg_load_argv(const struct cfg_program *p, void *cfg, int argc, char **argv, struct cfg_args *out, char *err,
+		  size_t errlen)
+{
+	if (cfg_defaults(p, cfg, err, errlen) < 0)
+		return -1;
+	return cfg_argv(p, cfg, argc, argv, 0, true, out, err, errlen);
+}
+
 int cfg_load(const struct cfg_program *p, void *cfg, int argc, char **argv, struct cfg_args *out, char *err,
 	     size_t errlen)
 {

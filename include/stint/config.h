@@ -122,6 +122,11 @@ struct cfg_args {
 int cfg_argv(const struct cfg_program *p, void *cfg, int argc, char **argv, unsigned mask, bool apply,
 	     struct cfg_args *out, char *err, size_t errlen);
 
+/* For a command whose keys come from its command line only: the defaults,
+ * then argv applied. */
+int cfg_load_argv(const struct cfg_program *p, void *cfg, int argc, char **argv, struct cfg_args *out, char *err,
+		  size_t errlen);
+
 /* The usual sequence: defaults, argv syntax, the file (the CFG_CONFIG_FILE
  * key's flag, else its environment variable, else its default, which may
  * be missing), environment, flags. Returns 0 (out->action says whether to

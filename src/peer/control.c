@@ -357,7 +357,7 @@ int control_options(const struct cfg_program *p, struct session_opts *o, int arg
 	char err[1024];
 	int rc, ignored;
 
-	if (cfg_defaults(p, o, err, sizeof(err)) < 0 || cfg_argv(p, o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
+	if (cfg_load_argv(p, o, argc, argv, &a, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}

@@ -124,8 +124,7 @@ int peer_ready(int argc, char **argv)
 	char err[512];
 	int sock;
 
-	if (cfg_defaults(&ready_program, &o, err, sizeof(err)) < 0 ||
-	    cfg_argv(&ready_program, &o, argc, argv, 0, true, &a, err, sizeof(err)) < 0) {
+	if (cfg_load_argv(&ready_program, &o, argc, argv, &a, err, sizeof(err)) < 0) {
 		log_error("ready: %s", err);
 		return EXIT_USAGE;
 	}
