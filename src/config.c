@@ -276,17 +276,38 @@ int cfg_set(const struct cfg_program *p, void *cfg, const char *key, const char 
 struct ini_ctx {
 	const struct cfg_program *p;
 	void *cfg;
+	const char *next; /* the text not yet handed to inih */
+	int line; /* the line last handed to inih, from 1 */
+	int why_line; /* the line `why` is about, 0 if none */
 	char why[512];
 };
 
-/* inih calls this per key; returning 0 makes ini_parse_string() report
- * the line. Only the first error is kept. */
-static int on_ini_line(void *user, const char *section, const char *key, const char *value)
+/* inih's reader: one line of the text per call, so that x->line is the
+ * line inih is parsing (its handler is not told). */
+static char *next_line(char *buf, int size, void *stream)
 {
-	struct ini_ctx *x = user;
+	struct ini_ctx *x = stream;
+	const char *nl = strchr(x->next, '\n');
+	size_t n = nl ? (size_t)(nl - x->next) + 1 : strlen(x->next);
 
-	if (x->why[0])
-		return 1;
+	if (n == 0 || x->why_line)
+		return NULL;
+	x->line++;
+	/* inih's buffer (INI_MAX_LINE) would cut it and parse the rest as
+	 * another line: refused instead. */
+	if (n > (size_t)size - 1) {
+		x->why_line = x->line;
+		errorf(x->why, sizeof(x->why), "line longer than %d bytes", size - 2);
+		return NULL;
+	}
+	memcpy(buf, x->next, n);
+	buf[n] = '\0';
+	x->next += n;
+	return buf;
+}
+
+static int on_ini_key(struct ini_ctx *x, const char *section, const char *key, const char *value)
+{
 	if (strcmp(section, x->p->section) != 0) {
 		errorf(x->why, sizeof(x->why), "unknown section [%s] (%s reads [%s])", section, x->p->name,
 		       x->p->section);
@@ -295,8 +316,23 @@ static int on_ini_line(void *user, const char *section, const char *key, const c
 	return cfg_set(x->p, x->cfg, key, value, CFG_FROM_FILE, x->why, sizeof(x->why)) == 0;
 }
 
+/* inih calls this per key; returning 0 makes inih report the line. Only
+ * the first error is kept, with its line. */
+static int on_ini_line(void *user, const char *section, const char *key, const char *value)
+{
+	struct ini_ctx *x = user;
+	int ok;
+
+	if (x->why_line)
+		return 1;
+	ok = on_ini_key(x, section, key, value);
+	if (!ok)
+		x->why_line = x->line;
+	return ok;
+}
+
 /* The file's text. stint reads it itself and hands it to
- * ini_parse_string(): inih's own ini_parse_file() would bring musl's FILE
+ * ini_parse_stream() (next_line): inih's own ini_parse_file() would bring musl's FILE
  * input (and through fclose, its allocator) into the static init. */
 #define CFG_FILE_MAX 65536
 static char file_text[CFG_FILE_MAX + 1];
@@ -333,13 +369,17 @@ int cfg_file(const struct cfg_program *p, void *cfg, const char *path, bool must
 
 	if (len <= 0)
 		return (int)len;
-	line = ini_parse_string(file_text, on_ini_line, &x);
-	if (line == 0)
-		return 0;
+	x.next = file_text;
+	line = ini_parse_stream(next_line, &x, on_ini_line, &x);
 	if (line < 0)
 		return errorf(err, errlen, "config file %s: inih failed (%d)", path, line);
-	return errorf(err, errlen, "%s:%d: %s", path, line,
-		      x.why[0] ? x.why : "syntax error (expected [section] or key = value, lines < 200 bytes)");
+	/* inih names the first line in error: a syntax error it found itself,
+	 * or the one our handler or reader refused. */
+	if (line == 0 && !x.why_line)
+		return 0;
+	if (line == 0 || line == x.why_line)
+		return errorf(err, errlen, "%s:%d: %s", path, x.why_line, x.why);
+	return errorf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
 }
 
 int cfg_env(const struct cfg_program *p, void *cfg, char *err, size_t errlen)

@@ -2,7 +2,7 @@
  *
  * The library can also read a FILE (ini_parse_file) and grow its line
  * buffer on the heap. stint uses neither: src/config.c reads the file
- * itself and calls ini_parse_string(), with inih's line buffer on the stack
+ * itself and hands it to ini_parse_stream() a line at a time, with inih's line buffer on the stack
  * (ini_use_stack, Debian's default). But inih is one object: linking it at
  * all links its calls to fopen, fgets, fclose, malloc, realloc and free,
  * and with them musl's FILE input and full allocator, ~10 KiB of the 64 KiB

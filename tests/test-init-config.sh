@@ -88,7 +88,11 @@ test_bad_files() {
 	printf '[init]\nroot = /x\n' >s.ini
 	expect_usage_error "s.ini:2: unknown section [init] (stint reads [stint])" "$STINT" -c s.ini
 	printf '[stint]\nthis line has no equals sign\n' >x.ini
-	expect_usage_error "x.ini:2: syntax error (expected [section] or key = value, lines < 200 bytes)" "$STINT" -c x.ini
+	expect_usage_error "x.ini:2: syntax error (expected [section] or key = value)" "$STINT" -c x.ini
+	printf '[stint]\nthis line has no equals sign\nsokcet = /b\n' >xk.ini
+	expect_usage_error "xk.ini:2: syntax error (expected [section] or key = value)" "$STINT" -c xk.ini
+	printf '[stint]\nsocket = /%0300d\nsokcet = /b\n' 1 >long.ini
+	expect_usage_error "long.ini:2: line longer than 198 bytes" "$STINT" -c long.ini
 	printf '[stint]\nroot = relative\n' >r.ini
 	expect_usage_error "r.ini:2: root: 'relative' is not an absolute path" "$STINT" -c r.ini
 	printf '[stint]\nsupervise = maybe\n' >b.ini

@@ -115,9 +115,32 @@ static void test_file_limits(void)
 		    sizeof(err)) == 0 &&
 		   strcmp(d.name, "b  c") == 0,
 	   "comments, blank lines, blanks around keys and values (%s)", d.name);
-	snprintf(want, sizeof(want), "%s:2: syntax error (expected [section] or key = value, lines < 200 bytes)",
+	snprintf(want, sizeof(want), "%s:2: syntax error (expected [section] or key = value)",
 		 ini_file("[demo]\nno equals sign\n"));
 	ok(cfg_file(&demo, &d, cfg_check_path, true, err, sizeof(err)) < 0 && strcmp(err, want) == 0, "%s", err);
+	/* inih goes on after an error and names the first line in error: the
+	 * reason must be that line's, not a later key's. */
+	snprintf(want, sizeof(want), "%s:2: syntax error (expected [section] or key = value)",
+		 ini_file("[demo]\nno equals sign\n\nnope = 1\n"));
+	ok(cfg_file(&demo, &d, cfg_check_path, true, err, sizeof(err)) < 0 && strcmp(err, want) == 0,
+	   "a syntax error before a bad key is the one named: %s", err);
+	snprintf(want, sizeof(want), "%s:3: syntax error (expected [section] or key = value)",
+		 ini_file("[demo]\nname = a\nno equals sign\nnope = 1\n"));
+	ok(cfg_file(&demo, &d, cfg_check_path, true, err, sizeof(err)) < 0 && strcmp(err, want) == 0,
+	   "with its own line number: %s", err);
+	{
+		char text[400];
+
+		/* A line inih's 200-byte buffer would cut (and parse its rest
+		 * as another line) is refused at its own line number. */
+		snprintf(text, sizeof(text), "[demo]\n\nname = %0250d\nnope = 1\n", 7);
+		snprintf(want, sizeof(want), "%s:3: line longer than 198 bytes", ini_file(text));
+		ok(cfg_file(&demo, &d, cfg_check_path, true, err, sizeof(err)) < 0 && strcmp(err, want) == 0,
+		   "an overlong line is refused, not cut: %s", err);
+		snprintf(text, sizeof(text), "[demo]\nname = %0191d\n", 7);
+		is_int(cfg_file(&demo, &d, ini_file(text), true, err, sizeof(err)), 0, "a line of 198 bytes is read");
+		is_int(strlen(d.name), 191, "whole");
+	}
 	snprintf(want, sizeof(want), "%s:2: unknown key 'nope'", ini_file("[demo]\nnope = 1\nalso = 2\n"));
 	ok(cfg_file(&demo, &d, cfg_check_path, true, err, sizeof(err)) < 0 && strcmp(err, want) == 0,
 	   "the first error only: %s", err);
