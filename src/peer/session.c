@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -23,6 +24,7 @@
 #include "stint/syscalls.h"
 #include "stint/util.h"
 #include "err.h"
+#include "ptyrelay.h"
 #include "session.h"
 
 /* A directory every procfs has (fs/proc/root.c) and a session has no use
@@ -51,8 +53,8 @@ static int status_of(int st)
 	return EXIT_SETUP;
 }
 
-static void command(struct session *s, const sigset_t *orig) __attribute__((noreturn));
-static void command(struct session *s, const sigset_t *orig)
+static void command(struct session *s, const sigset_t *orig, const struct pty_relay *tty) __attribute__((noreturn));
+static void command(struct session *s, const sigset_t *orig, const struct pty_relay *tty)
 {
 	const char *file = s->argv[0];
 
@@ -65,11 +67,7 @@ static void command(struct session *s, const sigset_t *orig)
 		s->argv[0] = (char *)s->argv0; /* our own copy of the session: this process execs or exits */
 	if (s->envp)
 		environ = s->envp;
-	/* The caller's terminal is the command's controlling terminal: it is
-	 * already when it is the caller's (kubectl exec -t); a terminal on
-	 * stdin that is not becomes the command's, in a session of its own. */
-	if (isatty(STDIN_FILENO) && tcgetsid(STDIN_FILENO) < 0 && setsid() >= 0)
-		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	pty_relay_ctty(tty);
 	/* Only 0, 1 and 2 go in: any other fd the caller had open names
 	 * something of the sidecar, a way out of the OS's root. */
 	if (sys_close_range(3, ~0U, 0) < 0 && errno != ENOSYS)
@@ -88,19 +86,25 @@ static bool parent_gone(int ppidfd)
 
 /* PID 1 of the session: set it up, run the command, reap, pass signals on;
  * exit with the command's status (which also ends whatever it left). */
-static void reaper(struct session *s, const sigset_t *orig, int ppidfd) __attribute__((noreturn));
-static void reaper(struct session *s, const sigset_t *orig, int ppidfd)
+static void reaper(struct session *s, const sigset_t *orig, int ppidfd, struct pty_relay *tty)
+	__attribute__((noreturn));
+static void reaper(struct session *s, const sigset_t *orig, int ppidfd, struct pty_relay *tty)
 {
-	sigset_t set, tty;
+	sigset_t set, keys;
 	pid_t cmd;
 
 	/* As PID 1 of its namespace the reaper ignores ^C, ^\ and ^Z (default
 	 * action, SIGNAL_UNKILLABLE); they reach the command directly. */
-	sigemptyset(&tty);
-	sigaddset(&tty, SIGINT);
-	sigaddset(&tty, SIGQUIT);
-	sigaddset(&tty, SIGTSTP);
-	sigprocmask(SIG_UNBLOCK, &tty, NULL);
+	sigemptyset(&keys);
+	sigaddset(&keys, SIGINT);
+	sigaddset(&keys, SIGQUIT);
+	sigaddset(&keys, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &keys, NULL);
+	/* First: the operator's terminal goes no further than the caller. */
+	if (pty_relay_adopt(tty) < 0) {
+		log_error("%s: %s", s->what, fail_reason());
+		_exit(EXIT_SETUP);
+	}
 	if (s->setup && s->setup(s) < 0) {
 		log_error("%s: %s", s->what, fail_reason());
 		_exit(EXIT_SETUP);
@@ -118,7 +122,7 @@ static void reaper(struct session *s, const sigset_t *orig, int ppidfd)
 		_exit(EXIT_SETUP);
 	}
 	if (cmd == 0)
-		command(s, orig);
+		command(s, orig, tty);
 	forwarded(&set);
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL), st;
@@ -137,45 +141,59 @@ static void reaper(struct session *s, const sigset_t *orig, int ppidfd)
 	}
 }
 
-static int wait_reaper(pid_t pid)
+/* The caller: relay the terminal, pass signals on, resize, until the
+ * reaper exits (and with it every process of the session). */
+static int wait_reaper(pid_t pid, int sigfd, struct pty_relay *tty)
 {
-	sigset_t set;
-
-	forwarded(&set);
 	for (;;) {
-		int sig = sigwaitinfo(&set, NULL), st;
+		struct pollfd p[3] = { { .fd = sigfd, .events = POLLIN } };
+		int n = 1 + pty_relay_pollfds(tty, p + 1), st;
+		struct signalfd_siginfo si;
 
-		if (sig < 0)
+		if (poll(p, (nfds_t)n, -1) < 0)
 			continue; /* EINTR */
-		if (sig != SIGCHLD) {
-			kill(pid, sig);
+		pty_relay_step(tty, p + 1, n - 1);
+		if (!(p[0].revents & POLLIN) || read(sigfd, &si, sizeof(si)) != sizeof(si))
 			continue;
-		}
-		if (waitpid(pid, &st, WNOHANG) == pid)
+		if (si.ssi_signo == SIGWINCH) {
+			pty_relay_resize(tty);
+		} else if (si.ssi_signo != SIGCHLD) {
+			kill(pid, (int)si.ssi_signo);
+		} else if (waitpid(pid, &st, WNOHANG) == pid) {
+			pty_relay_finish(tty);
 			return status_of(st);
+		}
 	}
 }
 
 int session_run(struct session *s)
 {
-	sigset_t block, orig;
+	sigset_t block, orig, waited;
+	struct pty_relay tty;
+	cleanup_fd int sigfd = -1;
 	int ppidfd;
 	pid_t pid;
 
 	/* Blocked from here on in the caller: forwarded ones are waited for,
 	 * the terminal's (^C, ^\, ^Z) stay pending and never end the caller
 	 * while the command runs. The command gets the original mask back. */
-	forwarded(&block);
+	forwarded(&waited);
+	sigaddset(&waited, SIGWINCH);
+	block = waited;
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGQUIT);
 	sigaddset(&block, SIGTSTP);
-	if (sigprocmask(SIG_BLOCK, &block, &orig) < 0) {
-		log_error("%s: block signals: %s", s->what, strerror(errno));
+	if (sigprocmask(SIG_BLOCK, &block, &orig) < 0 || (sigfd = signalfd(-1, &waited, SFD_CLOEXEC)) < 0) {
+		log_error("%s: block and wait for signals: %s", s->what, strerror(errno));
 		return EXIT_SETUP;
 	}
 	if (unshare(CLONE_NEWPID) < 0) {
 		log_error("%s: a pid namespace for the session (unshare): %s%s", s->what, strerror(errno),
 			  errno == EPERM ? " (stint-peer needs CAP_SYS_ADMIN: run it in the privileged sidecar)" : "");
+		return EXIT_SETUP;
+	}
+	if (pty_relay_open(&tty) < 0) {
+		log_error("%s: %s", s->what, fail_reason());
 		return EXIT_SETUP;
 	}
 	ppidfd = sys_pidfd_open(getpid(), 0);
@@ -185,11 +203,15 @@ int session_run(struct session *s)
 		log_error("%s: fork: %s", s->what, strerror(errno));
 		return EXIT_SETUP;
 	}
-	if (pid == 0)
-		reaper(s, &orig, ppidfd);
+	if (pid == 0) {
+		close(sigfd);
+		reaper(s, &orig, ppidfd, &tty);
+	}
 	if (ppidfd >= 0)
 		close(ppidfd);
-	return wait_reaper(pid);
+	if (pty_relay_start(&tty) < 0)
+		log_warn("%s: %s: the terminal echoes twice", s->what, fail_reason());
+	return wait_reaper(pid, sigfd, &tty);
 }
 
 /* A detached mount of a new filesystem (no options). Returns its fd. */

@@ -23,6 +23,11 @@
  *   count-renames DIR NAME READY  count files renamed onto (or written at)
  *        DIR/NAME until SIGTERM, then print the counts; READY is created
  *        once the watch is armed.
+ *   tiocsti TEXT                  type TEXT into the terminal on fd 0
+ *        (TIOCSTI), as a guest's shell profile would into the terminal of
+ *        whoever entered the OS; print how much went in. Exit 1 if nothing.
+ *   inq                           print the bytes waiting to be read on the
+ *        terminal on fd 0 (what someone typed, or injected, unread).
  *
  * It links src/proto.c and src/fdpass.c (and src/log.c for their error
  * texts): the fake HELLOs are the real wire format, only their contents
@@ -729,19 +734,48 @@ static int cmd_count_renames(int argc, char **argv)
 	return 0;
 }
 
+/* ---- tiocsti, inq ------------------------------------------------------ */
+
+static int cmd_tiocsti(int argc, char **argv)
+{
+	size_t n = 0;
+
+	if (argc != 2)
+		die("usage: tiocsti TEXT");
+	for (const char *c = argv[1]; *c; c++, n++)
+		if (ioctl(STDIN_FILENO, TIOCSTI, c) < 0)
+			break;
+	printf("tiocsti: %zu of %zu bytes typed%s%s\n", n, strlen(argv[1]), n < strlen(argv[1]) ? ": " : "",
+	       n < strlen(argv[1]) ? strerror(errno) : "");
+	return n ? 0 : 1;
+}
+
+static int cmd_inq(int argc, char **argv)
+{
+	int n = 0;
+
+	(void)argv;
+	if (argc != 1 || ioctl(STDIN_FILENO, FIONREAD, &n) < 0)
+		die("usage: inq (with a terminal on fd 0): %s", strerror(errno));
+	printf("inq=%d\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "escape", cmd_escape }, { "plant", cmd_plant },	    { "fake-init", cmd_fake_init },
-		{ "flood", cmd_flood },	  { "remount-rw", cmd_remount_rw }, { "count-renames", cmd_count_renames },
+		{ "escape", cmd_escape },	  { "plant", cmd_plant },
+		{ "fake-init", cmd_fake_init },	  { "flood", cmd_flood },
+		{ "remount-rw", cmd_remount_rw }, { "count-renames", cmd_count_renames },
+		{ "tiocsti", cmd_tiocsti },	  { "inq", cmd_inq },
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(cmds); i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-	die("usage: hostile escape|plant|fake-init|flood|remount-rw|count-renames ARGS (see the source)");
+	die("usage: hostile escape|plant|fake-init|flood|remount-rw|count-renames|tiocsti|inq ARGS (see the source)");
 }

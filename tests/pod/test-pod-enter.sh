@@ -33,6 +33,10 @@ make_busybox_os "$IMAGE"
 echo '::respawn:/usr/sbin/httpd -f -p 127.0.0.1:8080 -h /var/www' >>"$IMAGE/etc/inittab"
 mkdir -p "$IMAGE/var/www"
 "$TOP/k8s/images/peer-tools.sh" "$TOOLS" "$STINT_PEER_STATIC" >/dev/null || fail "peer-tools.sh failed"
+# A guest's tool in the OS (it types into its terminal) and the sidecar's
+# probe of its own terminal.
+cp "$STINT_HELPER_DIR/hostile" "$IMAGE/usr/bin/hostile"
+cp "$STINT_HELPER_DIR/hostile" "$TOOLS/usr/bin/hostile"
 
 # ep_pod NAME MODE [PREPARE-ARG]...: the pod; the PV holds a file before
 # the first boot, so it exists only in the OS's upper layer.
@@ -138,6 +142,44 @@ t_enter_status_and_shell() {
 	grep -q 'tty=yes$' <<<"$out" || fail "no terminal on stdin"
 	grep -q 'TERM=xterm-test$' <<<"$out" || fail "TERM did not come along"
 	grep -q 'ctty=[1-9][0-9]*$' <<<"$out" || fail "no controlling terminal"
+}
+
+# The operator's terminal never reaches the OS. In the sidecar's shell
+# (kubectl exec -it -c stint-peer -- sh), enter a command of the OS that
+# types a command line into its terminal (TIOCSTI: what a shell profile
+# the guest wrote would do): it lands in the session's own terminal, and
+# nothing waits on the sidecar's for its shell to run once enter returns.
+# The session's terminal has the operator's size and follows a resize.
+t_enter_terminal() {
+	local out
+	ep_pod enter-tty pivot
+	cat >"$POD_DIR/peer/rootfs/tty-test.sh" <<-'EOF'
+		stty rows 33 cols 101
+		/usr/bin/stint-peer enter -- sh -c 'test -t 0 && echo inner-tty=yes; echo "size $(stty size)"
+			hostile tiocsti "echo INJECTED
+		"'
+		echo "enter: $?"
+		hostile inq
+		# A resize while a session runs (in the background: stdin is not
+		# the terminal there, its output is).
+		/usr/bin/stint-peer enter -- sh -c 'trap "echo \"resized \$(stty size <&2)\"; exit 0" WINCH
+			echo >/armed; while :; do sleep 1; done' &
+		i=0
+		while [ ! -e /pv/upper/armed ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+		stty rows 44 cols 88
+		wait $!
+		echo "resize enter: $?"
+	EOF
+	ep_boot
+	out=$(in_tty sh /tty-test.sh)
+	echo "$out"
+	grep -q 'inner-tty=yes' <<<"$out" || fail "the session's command has no terminal"
+	grep -q 'size 33 101' <<<"$out" || fail "the session's terminal does not have the operator's size"
+	grep -q 'tiocsti: 14 of 14 bytes typed' <<<"$out" || fail "the guest could not type into its own terminal"
+	grep -q 'enter: 0' <<<"$out" || fail "enter failed"
+	grep -q 'inq=0' <<<"$out" || fail "the guest typed into the sidecar's terminal"
+	grep -q 'resized 44 88' <<<"$out" || fail "the session's terminal did not follow the resize"
+	grep -q 'resize enter: 0' <<<"$out" || fail "the resized session did not end well"
 }
 
 t_enter_chroot() {
@@ -336,6 +378,7 @@ t_stale() {
 
 run_test "enter (pivot): the OS's root, PV upper, hostname, processes, cgroups, caps, env" t_enter_pivot
 run_test "enter: exit status, signals, missing command, login shell, with a terminal" t_enter_status_and_shell
+run_test "enter: the operator's terminal stays in the sidecar (TIOCSTI lands in the session's own), resized" t_enter_terminal
 run_test "enter (chroot mode): lands in the OS, where runc exec lands in the old root" t_enter_chroot
 run_test "attach (pivot): the sidecar's busybox sees the OS's processes, sockets, root at /target" t_attach pivot
 run_test "attach (chroot): the same in chroot mode" t_attach chroot
