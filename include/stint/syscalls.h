@@ -89,6 +89,10 @@
 /* A mount namespace's id, never reused during a boot (Linux >= 6.8). */
 #define STINT_NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080 /* Linux >= 5.6; older libc headers lack it */
+#endif
+
 /* A pidfd's namespaces (Linux >= 6.11; ENOTTY before). */
 #define STINT_PIDFD_GET_NS(n) _IO(0xFF, (n))
 enum {

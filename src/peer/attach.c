@@ -143,12 +143,10 @@ static int ensure_dir(const char *dir)
 static int attach_setup(struct session *s)
 {
 	struct attach *a = s->data;
-	int ns = CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+	int ns = session_ns_to_join(s->pidfd, CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP);
 	cleanup_fd int tree = -1;
 	cleanup_fd int proc = -1;
 
-	if (access("/proc/self/ns/cgroup", F_OK) == 0)
-		ns |= CLONE_NEWCGROUP;
 	if (clone_os_trees(s, a->rep.rootfd, &tree, &proc) < 0)
 		return -1;
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -159,7 +157,7 @@ static int attach_setup(struct session *s)
 		log_warn("attach: %s; /proc stays the sidecar's", fail_reason());
 	else if (proc >= 0 && session_fix_proc() < 0)
 		log_warn("attach: /proc/self will not work in the session: %s", fail_reason());
-	if (setns(s->pidfd, ns) < 0)
+	if (ns && setns(s->pidfd, ns) < 0)
 		return fail_errno("join the OS's network, IPC, UTS and cgroup namespaces");
 	return 0;
 }

@@ -33,10 +33,7 @@
 #include "osinfo.h"
 #include "peer.h"
 #include "session.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
+#include "sessiondev.h"
 
 struct enter {
 	struct control_reply rep;
@@ -47,6 +44,7 @@ struct enter {
 	char argv0[NAME_MAX + 2];
 	char *shell_argv[2];
 	char cgroups[OS_CGROUP_MAX]; /* the init's /proc/PID/cgroup */
+	struct session_devices dev; /* the sidecar's standard nodes, for a session outside the OS's cgroups */
 };
 
 static const struct cfg_key enter_keys[] = {
@@ -64,18 +62,6 @@ static const struct cfg_program enter_program = {
 		 "stint-peer sidecar. The run-dir is also STINT_PEER_RUN_DIR or peer.ini's run-dir.\n\n",
 	.epilog = "See stint-peer(8) and docs/control.md.\n",
 };
-
-/* The namespaces this kernel has, of those the OS's init may be in. */
-static int kernel_ns_flags(void)
-{
-	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
-
-	if (access("/proc/self/ns/cgroup", F_OK) == 0)
-		flags |= CLONE_NEWCGROUP;
-	if (access("/proc/self/ns/time", F_OK) == 0)
-		flags |= CLONE_NEWTIME;
-	return flags;
-}
 
 /* Become root of the OS's user namespace, if it is not ours (a
  * user-namespaced pod): last, since it gives up the node's privileges. */
@@ -108,24 +94,26 @@ static int join_ns(struct session *s, int flags)
 }
 
 /* Outside the OS init's cgroups the session is in the sidecar's, which
- * has no device filter: with CAP_MKNOD the OS's own shell (its profile)
- * could make a node for a disk of the node and open it. Refusing to run is
- * no answer: where cgroup2 delegates at namespaces (nsdelegate, the usual
- * pod) the kernel always refuses the move. So the command runs without
- * CAP_MKNOD; the OS's root is nodev (overlay_mount), so the nodes it made
- * in its own cgroup open nothing either. */
-static void cgroup_join(struct enter *e, const char *read_error)
+ * has no device filter: a node the guest made beforehand would open what
+ * it names, and with CAP_MKNOD the OS's own shell (its profile) could make
+ * one. Refusing to run is no answer: where cgroup2 delegates at namespaces
+ * (nsdelegate, the usual pod) the kernel always refuses the move. So the
+ * command runs without CAP_MKNOD, and no mount of the session opens a
+ * device but the OS's terminals and the standard nodes (sessiondev.h). */
+static int cgroup_join(struct enter *e, const char *read_error)
 {
 	int joined = read_error[0] ? -1 : os_cgroup_join(e->cgroups);
 
 	if (joined >= 0) {
 		log_debug("enter: joined the OS init's cgroups in %d hierarchies", joined);
-		return;
+		return 0;
 	}
 	e->os.cap_bnd &= ~(1ULL << CAP_MKNOD);
 	e->os.cap_inh &= ~(1ULL << CAP_MKNOD);
-	log_warn("enter: not in the OS init's cgroups (%s): the command runs without CAP_MKNOD",
+	log_warn("enter: not in the OS init's cgroups (%s): the command runs without CAP_MKNOD, and only the "
+		 "OS's terminals and null, zero, full, random, urandom, tty open as devices",
 		 read_error[0] ? read_error : fail_reason());
+	return session_devices_restrict(&e->dev);
 }
 
 /* In the session's reaper, still privileged on the node. The cgroup
@@ -135,12 +123,14 @@ static int enter_setup(struct session *s)
 {
 	struct enter *e = s->data;
 	char read_error[512] = "";
+	int rc;
 
+	session_devices_clone(&e->dev);
 	if ((e->ns_flags & CLONE_NEWCGROUP) && join_ns(s, CLONE_NEWCGROUP) < 0)
 		return -1;
 	if (os_cgroup_read(e->rep.rootfd, e->rep.pid, e->cgroups, sizeof(e->cgroups)) < 0)
 		copy_str(read_error, sizeof(read_error), fail_reason());
-	if (join_ns(s, e->ns_flags & ~CLONE_NEWCGROUP) < 0)
+	if ((e->ns_flags & ~CLONE_NEWCGROUP) && join_ns(s, e->ns_flags & ~CLONE_NEWCGROUP) < 0)
 		return -1;
 	/* Its root: the namespace's own in pivot mode, the chroot's in chroot
 	 * mode; the fd names it either way. */
@@ -150,8 +140,9 @@ static int enter_setup(struct session *s)
 		return fail_errno("a private copy of the OS's mount namespace");
 	if (session_fix_proc() < 0)
 		log_warn("enter: /proc/self will not work in the session: %s", fail_reason());
-	cgroup_join(e, read_error);
-	return join_userns(s, e);
+	rc = cgroup_join(e, read_error);
+	session_devices_close(&e->dev);
+	return rc < 0 ? -1 : join_userns(s, e);
 }
 
 /* In the command's process: the OS init's capabilities, root's home. */
@@ -232,7 +223,8 @@ int peer_enter(int argc, char **argv)
 	e.same_userns = session_same_userns(e.rep.pidfd);
 	if (e.same_userns < 0)
 		log_debug("enter: %s", fail_reason());
-	e.ns_flags = kernel_ns_flags();
+	e.ns_flags = session_ns_to_join(e.rep.pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+							     CLONE_NEWCGROUP | CLONE_NEWTIME);
 	build_env(&e);
 	s.pidfd = e.rep.pidfd;
 	s.envp = e.env;

@@ -276,3 +276,31 @@ int session_same_userns(int pidfd)
 		return fail_errno("stat a user namespace");
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+int session_ns_to_join(int pidfd, int wanted)
+{
+	static const struct {
+		int flag, pidfd_ns;
+		const char *name;
+	} kinds[] = {
+		{ CLONE_NEWNS, STINT_PIDFD_NS_MNT, "mnt" },	      { CLONE_NEWNET, STINT_PIDFD_NS_NET, "net" },
+		{ CLONE_NEWIPC, STINT_PIDFD_NS_IPC, "ipc" },	      { CLONE_NEWUTS, STINT_PIDFD_NS_UTS, "uts" },
+		{ CLONE_NEWCGROUP, STINT_PIDFD_NS_CGROUP, "cgroup" }, { CLONE_NEWTIME, STINT_PIDFD_NS_TIME, "time" },
+	};
+	int flags = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		char path[32];
+		struct stat own, os;
+		cleanup_fd int fd = -1;
+
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[i].name);
+		if (!(wanted & kinds[i].flag) || stat(path, &own) < 0)
+			continue; /* not wanted, or this kernel has no such namespace */
+		fd = ioctl(pidfd, STINT_PIDFD_GET_NS(kinds[i].pidfd_ns), 0);
+		if (fd >= 0 && fstat(fd, &os) == 0 && os.st_dev == own.st_dev && os.st_ino == own.st_ino)
+			continue; /* the OS's is ours already */
+		flags |= kinds[i].flag;
+	}
+	return flags;
+}

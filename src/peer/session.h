@@ -48,4 +48,13 @@ int session_fix_proc(void);
  * -1 = unknown (fail()). */
 int session_same_userns(int pidfd);
 
+/* Of the namespace types in `wanted` (CLONE_NEW*), those the OS's init
+ * (pidfd) is in and this process is not, as setns(pidfd, ...) takes them.
+ * One the two share needs no join, and may refuse one: the node's time
+ * namespace, or its cgroup namespace under containerd on cgroup v1, is
+ * owned by a user namespace above a user-namespaced pod's (EPERM). Where
+ * the kernel cannot tell a pidfd's namespaces (Linux < 6.11) every type
+ * this kernel has is kept. */
+int session_ns_to_join(int pidfd, int wanted);
+
 #endif

@@ -13,9 +13,6 @@
 #include "err.h"
 #include "verify.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 #define PIDFS_MAGIC 0x50494446
 
 static const struct {

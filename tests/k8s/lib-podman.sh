@@ -70,3 +70,18 @@ build_pod_images() {
 	mkdir -p "$peer/etc/stint" "$peer/run/stint" "$peer/var/lib/stint"
 	podman_import "$peer" localhost/stint-peer:latest 'CMD ["/usr/bin/stint-peer", "--help"]' "$IMAGE_PATH"
 }
+
+# logs_have CTR REGEX: the container's log holds a line matching REGEX.
+# The k8s-file log podman writes is read directly: a `podman logs` per
+# poll takes seconds on a busy machine, and piped into `grep -q` it gets
+# SIGPIPE at the first match (a long log, systemd's, then reads as none).
+logs_have() {
+	local path
+	path=$(timeout 30 podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$1" 2>/dev/null) || return 1
+	if [ -n "$path" ] && [ -f "$path" ]; then
+		grep -qE -- "$2" "$path"
+		return
+	fi
+	timeout 30 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
+	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
+}

@@ -13,18 +13,12 @@ source "$TOP/tests/k8s/lib-podman.sh"
 NODE_DIR=${STINT_NODE_DIR:-$TOP/cache/node}
 EX=$TOP/examples
 
-# Not `podman logs | grep -q`: grep quits at the first match, podman gets
-# SIGPIPE and, with pipefail, a long log (systemd's) reads as no match.
-logs_have() {
-	timeout 10 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
-	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
-}
 pv_dir() { podman volume inspect "$1" --format '{{.Mountpoint}}'; }
 
 # play_and_boot YAML POD: play the pod, wait for busybox init's rcS.
 play_and_boot() {
 	timeout 120 podman kube play --network none "$1" >play.out 2>&1 || { cat play.out; fail "kube play $1"; }
-	if ! wait_for 30 logs_have "$2-os" 'rcS: boot'; then
+	if ! wait_for 60 logs_have "$2-os" 'rcS: boot'; then
 		podman logs "$2-os" 2>&1 | tail -n 30
 		podman logs "$2-stint-peer" 2>&1 | tail -n 30
 		fail "the OS did not boot in $2"

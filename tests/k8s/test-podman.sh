@@ -16,13 +16,6 @@ POD=stint-pod
 OS_CTR=$POD-os
 PEER_CTR=$POD-stint-peer
 
-# Not `podman logs | grep -q`: grep quits at the first match, podman gets
-# SIGPIPE and, with pipefail, a long log (systemd's) reads as no match.
-logs_have() {
-	timeout 10 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
-	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
-}
-
 # play VARIANT_JSON [PATTERN]: play k8s/pod.yaml (rewritten for podman) and
 # wait until the OS container's log shows PATTERN (default: busybox init
 # ran rcS).
@@ -35,7 +28,7 @@ play() {
 	defer "timeout 60 podman pod rm -f -t 0 $POD"
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
 		{ cat play.out; fail "podman kube play failed"; }
-	if ! wait_for 30 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
+	if ! wait_for 60 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
 		echo "--- $OS_CTR:"; podman logs "$OS_CTR" 2>&1 | tail -n 30
 		echo "--- $PEER_CTR:"; podman logs "$PEER_CTR" 2>&1 | tail -n 30
 		fail "the OS did not boot in $POD"
@@ -218,7 +211,7 @@ test_overlay_statefulset_pod() {
 	node "$NODE_DIR/kustomize-lite.mjs" "$TOP/k8s/overlays/pivot-drop-all" >ss.yaml
 	node "$NODE_DIR/podman-pod.mjs" ss.yaml "{\"peerArgs\": [$BUSYBOX_ARGS]}" >play.yaml
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 || { cat play.out; fail "kube play"; }
-	if ! wait_for 30 logs_have "$ss-os" 'rcS: boot'; then
+	if ! wait_for 60 logs_have "$ss-os" 'rcS: boot'; then
 		podman logs "$ss-os" 2>&1 | tail -n 30; podman logs "$ss-stint-peer" 2>&1 | tail -n 30
 		fail "the OS did not boot in $ss"
 	fi

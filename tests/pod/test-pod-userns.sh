@@ -126,6 +126,36 @@ t_busybox_persists() {
 	assert_eq "$(stat -c %u "$pv/upper/root/note")" 0 "still 0 on disk"
 }
 
+# stint-peer enter in a user-namespaced pod: the sidecar shares the pod's
+# user namespace, and the node's time and cgroup namespaces (which the pod
+# shares too) are owned above it: enter joins only the namespaces the OS
+# has of its own. The OS's v1 cgroups are not the pod's to write, so the
+# session runs outside the OS's device filter: every mount nodev but the
+# OS's devpts, the standard nodes the sidecar's.
+t_enter() {
+	local base=$((4 * 1048576)) out
+	bb_pod enter 4 "$TEST_TMP/pv-enter"
+	bb_boot
+	out=$(pod_peer_exec /usr/bin/stint-peer enter -- sh -c 'cat /proc/self/uid_map; hostname
+		echo x >/dev/null && echo null-ok; echo "zero $(head -c 4 /dev/zero | wc -c)"
+		cat /proc/self/mountinfo' 2>"$TEST_TMP/enter.err") ||
+		{ cat "$TEST_TMP/enter.err"; fail "enter failed in a user-namespaced pod"; }
+	echo "$out"
+	cat "$TEST_TMP/enter.err"
+	grep -q "^ *0 *$base *65536$" <<<"$out" || fail "enter did not run in the pod's user namespace"
+	grep -qx enter <<<"$out" || fail "enter did not get the OS's hostname"
+	assert_file_has_content "$TEST_TMP/enter.err" "not in the OS init's cgroups .*only the OS's terminals and null"
+	grep -qx null-ok <<<"$out" || fail "/dev/null does not work in the session"
+	grep -qx 'zero 4' <<<"$out" || fail "/dev/zero does not work in the session"
+	# In the OS /dev is a tmpfs that lets devices open; in the session it
+	# is nodev, and so is every mount but the OS's devpts.
+	pod_exec grep ' /dev rw' /proc/self/mountinfo | grep -v nodev || fail "the OS's /dev is nodev already"
+	awk '$5 == "/dev" || $5 == "/sys/fs/cgroup" || $5 == "/proc"' <<<"$out" | grep -v nodev &&
+		fail "a mount of the session is not nodev"
+	awk '$5 == "/dev/pts"' <<<"$out" | grep -q nodev && fail "the OS's devpts is nodev in the session"
+	return 0
+}
+
 # An upper made under the other xattr namespace is refused with the fix;
 # the init then exits 3 (on-failure exit) and the PV is left as it was.
 t_refuse() {
@@ -220,6 +250,7 @@ t_systemd_v1_no_delegation() {
 run_test "images: busybox and Debian with systemd" t_image
 run_test "user-namespaced pod: one user namespace, kubelet-style range, idmapped PV, caps end at the namespace" t_pod
 run_test "busybox boots from the PV with userxattr and keeps files and owners in a pod with another range" t_busybox_persists
+run_test "enter in a user-namespaced pod: the OS's own namespaces, outside its cgroups only standard devices" t_enter
 run_test "an upper made without a user namespace is refused in one, with the fix" t_refuse hostusers userns
 run_test "an upper made in a user namespace is refused without one, with the fix" t_refuse userns hostusers
 if [ "$POD_CGROUP_MODE" = v2 ]; then
