@@ -110,14 +110,33 @@ out:
  * entries (trusted.* ones are invisible inside a user namespace). */
 #define MODE_XATTR "user.stint.overlay-xattrs"
 
+/* 1 if name (in dirfd) has an xattr starting with prefix, 0 if not, -1
+ * (fail()) if its list cannot be read. The list is read whole, however
+ * long: the guest sets user.* xattrs on its files, and one cut at a fixed
+ * size could hide the one that matters. */
 static int has_overlay_xattr(int dirfd, const char *name, const char *prefix)
 {
-	char list[4096], path[PATH_MAX];
-	ssize_t n;
+	char path[PATH_MAX];
+	cleanup_free char *list = NULL;
+	ssize_t n = 0;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
-	n = llistxattr(path, list, sizeof(list));
-	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(list + i) + 1)
+	for (int tries = 0; tries < 4; tries++) {
+		ssize_t size = llistxattr(path, NULL, 0);
+
+		if (size <= 0)
+			return size < 0 && errno != ENOTSUP ? fail_errno("list the xattrs of %s", name) : 0;
+		free(list);
+		list = malloc((size_t)size);
+		if (!list)
+			return fail_errno("list the xattrs of %s", name);
+		n = llistxattr(path, list, (size_t)size);
+		if (n >= 0 || errno != ERANGE)
+			break; /* ERANGE: it grew meanwhile */
+	}
+	if (n < 0)
+		return fail_errno("list the xattrs of %s", name);
+	for (ssize_t i = 0; i < n; i += (ssize_t)strnlen(list + i, (size_t)(n - i)) + 1)
 		if (strncmp(list + i, prefix, strlen(prefix)) == 0)
 			return 1;
 	return 0;
@@ -134,13 +153,14 @@ static int upper_has_xattrs(const char *upper, const char *prefix)
 	if (fd < 0)
 		return fail_errno("open upper %s", upper);
 	found = has_overlay_xattr(fd, ".", prefix);
-	d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
-	if (!d)
+	d = found ? NULL : fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+	if (!found && !d)
 		return fail_errno("opendir upper %s", upper);
-	while (!found && count++ < 1024 && (de = readdir(d)))
+	while (found == 0 && count++ < 1024 && (de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			found = has_overlay_xattr(fd, de->d_name, prefix);
-	closedir(d);
+	if (d)
+		closedir(d);
 	return found;
 }
 

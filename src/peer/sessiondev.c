@@ -54,7 +54,8 @@ static void node_bind(int node, const char *name)
 	at = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (node < 0 || at < 0 ||
 	    sys_move_mount(node, "", at, "", STINT_MOVE_MOUNT_F_EMPTY_PATH | STINT_MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		log_debug("enter: %s of the OS stays (nodev): %s", path, node < 0 ? "no node to bind" : strerror(errno));
+		log_debug("enter: %s of the OS stays (nodev): %s", path,
+			  node < 0 ? "no node to bind" : strerror(errno));
 }
 
 int session_devices_restrict(struct session_devices *d)

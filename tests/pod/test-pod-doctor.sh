@@ -166,6 +166,34 @@ t_pv_without_xattrs() {
 	assert_file_has_content prepare.out "cannot hold overlayfs' trusted.\* xattrs"
 }
 
+# An upper on a file system that holds more than 4 KiB of xattr names on
+# one entry (tmpfs here; XFS too): the guest pads an entry's list with
+# user.* xattrs ahead of the overlay's own. The list is read whole: the
+# upper is still known as one made in a user-namespaced pod, by doctor and
+# by prepare alike.
+t_upper_padded_xattrs() {
+	pod_new padded
+	mount -t tmpfs tmpfs "$POD_PV" || fail "mount tmpfs"
+	defer "umount -l '$POD_PV'"
+	mkdir -p "$POD_PV/upper/etc" "$POD_PV/work"
+	$PY - "$POD_PV/upper/etc" <<-'EOF'
+		import os, sys
+		for i in range(200):
+		    os.setxattr(sys.argv[1], "user.padding-of-the-guest-%03d" % i, b"x")
+		os.setxattr(sys.argv[1], "user.overlay.opaque", b"y")
+		assert len(b"\0".join(n.encode() for n in os.listxattr(sys.argv[1]))) > 4096
+	EOF
+	pod_os "$BB_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 120
+	pod_peer /bin/sleep 600
+	pod_start
+	peer_up
+	doctor
+	assert_eq "$DOCTOR_RC" 1 "doctor's exit status"
+	row 'upper xattrs' FAIL 'was made by a pod with a user namespace \(user.overlay.\* xattrs\)'
+	pod_peer_exec /usr/bin/stint-peer -s "$SOCK" prepare --state /pv --then exit >prepare.out 2>&1 || true
+	assert_file_has_content prepare.out 'was made by a pod with a user namespace \(user.overlay.\* xattrs\)'
+}
+
 # chroot mode, the OS container without CAP_SYS_CHROOT (runc's 3 defaults).
 t_chroot_without_cap() {
 	waiting_pod nochroot "$BB_IMAGE" AUDIT_WRITE,KILL,NET_BIND_SERVICE
@@ -259,6 +287,7 @@ run_test "doctor after the boot, chroot: the same" t_after_boot chroot
 run_test "doctor on a good systemd pod: systemd, its caps, cgroup-path" t_systemd_good
 run_test "doctor: cgroup-path of a cgroup v2 node on this v1 node, and cgroup = keep with systemd: FAIL with the fix" t_wrong_cgroup_path
 run_test "doctor: a PV on ramfs (no xattrs): FAIL with the fix; prepare refuses it the same way" t_pv_without_xattrs
+run_test "doctor and prepare: an upper entry with over 4 KiB of the guest's xattr names before the overlay's one" t_upper_padded_xattrs
 run_test "doctor: chroot mode without CAP_SYS_CHROOT: FAIL with the fix (pivot passes)" t_chroot_without_cap
 run_test "doctor: systemd with runc's 3 default capabilities: FAIL with the fix" t_systemd_3caps
 run_test "doctor: a hostile image (a FIFO on the command line, an escape in the init's name, /sbin/init a FIFO, a device, a symlink to /dev/zero): finishes, opens none, escapes the name" t_hostile_image
