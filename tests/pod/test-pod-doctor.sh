@@ -148,16 +148,26 @@ t_wrong_cgroup_path() {
 }
 
 # The PV on ramfs: no xattrs at all, so no whiteouts, no opaque dirs.
-t_pv_without_xattrs() {
-	pod_new ramfs
-	mount -t ramfs ramfs "$POD_PV" || fail "mount ramfs"
+# fs_pod NAME FSTYPE: a pod whose PV is a fresh FSTYPE mount.
+fs_pod() {
+	pod_new "$1"
+	mount -t "$2" "$2" "$POD_PV" || fail "mount $2"
 	defer "umount -l '$POD_PV'"
+}
+
+# fs_pod_doctor: start it (the OS waiting, the peer idle), run doctor.
+fs_pod_doctor() {
 	pod_os "$BB_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 120
 	pod_peer /bin/sleep 600
 	pod_start
 	peer_up
 	doctor
 	assert_eq "$DOCTOR_RC" 1 "doctor's exit status"
+}
+
+t_pv_without_xattrs() {
+	fs_pod ramfs ramfs
+	fs_pod_doctor
 	row volume ok '/pv: ramfs'
 	row 'xattrs, d_type' FAIL "cannot hold overlayfs' trusted.\* xattrs"
 	fix 'xattrs, d_type' 'ramfs has none'
@@ -172,9 +182,7 @@ t_pv_without_xattrs() {
 # upper is still known as one made in a user-namespaced pod, by doctor and
 # by prepare alike.
 t_upper_padded_xattrs() {
-	pod_new padded
-	mount -t tmpfs tmpfs "$POD_PV" || fail "mount tmpfs"
-	defer "umount -l '$POD_PV'"
+	fs_pod padded tmpfs
 	mkdir -p "$POD_PV/upper/etc" "$POD_PV/work"
 	$PY - "$POD_PV/upper/etc" <<-'EOF'
 		import os, sys
@@ -183,12 +191,7 @@ t_upper_padded_xattrs() {
 		os.setxattr(sys.argv[1], "user.overlay.opaque", b"y")
 		assert len(b"\0".join(n.encode() for n in os.listxattr(sys.argv[1]))) > 4096
 	EOF
-	pod_os "$BB_IMAGE" k8s /usr/bin/stint -v -s "$SOCK" -t 120
-	pod_peer /bin/sleep 600
-	pod_start
-	peer_up
-	doctor
-	assert_eq "$DOCTOR_RC" 1 "doctor's exit status"
+	fs_pod_doctor
 	row 'upper xattrs' FAIL 'was made by a pod with a user namespace \(user.overlay.\* xattrs\)'
 	pod_peer_exec /usr/bin/stint-peer -s "$SOCK" prepare --state /pv --then exit >prepare.out 2>&1 || true
 	assert_file_has_content prepare.out 'was made by a pod with a user namespace \(user.overlay.\* xattrs\)'
