@@ -74,20 +74,6 @@ static bool peer_in_userns(void)
 
 /* ---- the init ------------------------------------------------------------ */
 
-static bool read_peer_state(const struct peer_config *c, struct peer_state *st)
-{
-	char name[NAME_MAX + 1];
-	cleanup_fd int dir = -1;
-
-	if (c->state_file) {
-		dir = path_open_parent(c->state_file, name, sizeof(name));
-	} else {
-		dir = open(c->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		snprintf(name, sizeof(name), "state");
-	}
-	return dir >= 0 && state_load(dir, name, st) == 0;
-}
-
 /* After the boot: the running OS's root from the peer's control socket
  * (docs/control.md), the window the checks of the OS container need. */
 static void os_through_control(struct doctor *d)
@@ -112,7 +98,8 @@ static void no_socket(struct doctor *d)
 {
 	const struct peer_config *c = d->cfg;
 	struct peer_state st;
-	bool known = read_peer_state(c, &st);
+	char where[PATH_MAX + 16];
+	bool known = state_load_path(c->state_file, c->run_dir, &st, where, sizeof(where)) == 0;
 
 	if (known && st.boots &&
 	    (!strcmp(st.state, "ready") || !strcmp(st.state, "booting") || !strcmp(st.state, "stopping"))) {

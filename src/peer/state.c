@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "stint/config.h"
+#include "stint/path.h"
 #include "stint/util.h"
 #include "dirfile.h"
 #include "err.h"
@@ -72,4 +74,22 @@ int state_load(int dirfd, const char *name, struct peer_state *st)
 		return -1;
 	}
 	return 0;
+}
+
+int state_load_path(const char *state_file, const char *run_dir, struct peer_state *st, char *where, size_t len)
+{
+	char name[NAME_MAX + 1];
+	cleanup_fd int dir = -1;
+
+	if (state_file) {
+		copy_str(where, len, state_file);
+		dir = path_open_parent(state_file, name, sizeof(name));
+	} else {
+		snprintf(where, len, "%s/state", run_dir);
+		copy_str(name, sizeof(name), "state");
+		dir = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dir < 0)
+		return -1;
+	return state_load(dir, name, st);
 }

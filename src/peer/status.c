@@ -20,24 +20,6 @@
 #include "peer.h"
 #include "state.h"
 
-static int read_state(const struct peer_config *c, struct peer_state *st, char *where, size_t len)
-{
-	char name[NAME_MAX + 1];
-	cleanup_fd int dir = -1;
-
-	if (c->state_file) {
-		copy_str(where, len, c->state_file);
-		dir = path_open_parent(c->state_file, name, sizeof(name));
-	} else {
-		snprintf(where, len, "%s/state", c->run_dir);
-		snprintf(name, sizeof(name), "state");
-		dir = open(c->run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (dir < 0)
-		return -1;
-	return state_load(dir, name, st);
-}
-
 int peer_status(int argc, char **argv)
 {
 	struct peer_config c;
@@ -56,7 +38,7 @@ int peer_status(int argc, char **argv)
 	quiet = c.log_level == LOG_ERROR;
 	verbose = c.log_level == LOG_DEBUG;
 	rc = EXIT_SETUP;
-	if (read_state(&c, &st, where, sizeof(where)) < 0) {
+	if (state_load_path(c.state_file, c.run_dir, &st, where, sizeof(where)) < 0) {
 		if (errno == ENOENT)
 			fd_printf(STDERR_FILENO, "not ready: no state file %s (the peer has not run yet)\n", where);
 		else
