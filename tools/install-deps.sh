@@ -35,9 +35,10 @@ for p in "${packages[@]}"; do
 done
 
 # libcap for the static musl build is compiled from Debian's source
-# package: that needs a deb-src entry (tools/static-deps.sh; idempotent).
+# package: that needs a deb-src entry (tools/static-deps.sh; idempotent;
+# it downloads the source itself, updating the lists if it has to).
 need_src=0
-[ -e /etc/apt/sources.list.d/stint-deb-src.sources ] && [ -e cache/deps ] || need_src=1
+[ -e /etc/apt/sources.list.d/stint-deb-src.sources ] || need_src=1
 
 if [ ${#missing[@]} -eq 0 ] && [ $need_src = 0 ]; then
 	echo "deps: all ${#packages[@]} packages present"
@@ -47,7 +48,13 @@ if [ "$(id -u)" != 0 ]; then
 	echo "deps: error: missing packages and not root: run as root, or apt-get install ${missing[*]}" >&2
 	exit 1
 fi
-tools/static-deps.sh apt-src
+# One apt at a time: two checkouts' `make check` may start together (the
+# lock file is shared with tools/static-deps.sh), and apt waits for any
+# other user of dpkg's lock instead of failing at once.
+exec 9>/run/lock/stint-apt.lock
+flock -w 900 9 || { echo "deps: error: /run/lock/stint-apt.lock held for 15 minutes" >&2; exit 1; }
+apt=(apt-get -q -o DPkg::Lock::Timeout=600)
+tools/static-deps.sh apt-src 9>&-
 echo "deps: apt-get update; installing: ${missing[*]:-nothing}"
-apt-get update -q
-[ ${#missing[@]} -eq 0 ] || apt-get install -y -q "${missing[@]}"
+"${apt[@]}" update
+[ ${#missing[@]} -eq 0 ] || "${apt[@]}" install -y "${missing[@]}"

@@ -50,7 +50,17 @@ ensure_deb_src() {
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 	EOF
-	[ "${1:-}" = no-update ] || apt-get update -q >&2
+	[ "${1:-}" = no-update ] || apt_locked update >&2
+}
+
+# apt-get ARGS under the lock tools/install-deps.sh takes too (two
+# checkouts building at once), waiting for dpkg's own lock as well.
+apt_locked() {
+	if [ -w /run/lock ] || [ -w /run/lock/stint-apt.lock ]; then
+		flock -w 900 /run/lock/stint-apt.lock apt-get -q -o DPkg::Lock::Timeout=600 "$@"
+	else
+		apt-get -q "$@"
+	fi
 }
 
 # Download libcap2's source package once into $cache (apt checks it against
@@ -62,8 +72,8 @@ fetch_libcap_source() {
 		ensure_deb_src
 		mkdir -p "$cache"
 		log "downloading Debian source package libcap2"
-		(cd "$cache" && apt-get source -q --download-only libcap2 >&2) ||
-			(apt-get update -q >&2 && cd "$cache" && apt-get source -q --download-only libcap2 >&2) ||
+		(cd "$cache" && apt_locked source --download-only libcap2 >&2) ||
+			(apt_locked update >&2 && cd "$cache" && apt_locked source --download-only libcap2 >&2) ||
 			die "apt-get source libcap2 failed (network? deb-src entry?)"
 		dscs=("$cache"/libcap2_*.dsc)
 		[ -e "${dscs[-1]}" ] || die "apt-get source left no .dsc in $cache"
