@@ -75,13 +75,19 @@ build_pod_images() {
 # The k8s-file log podman writes is read directly: a `podman logs` per
 # poll takes seconds on a busy machine, and piped into `grep -q` it gets
 # SIGPIPE at the first match (a long log, systemd's, then reads as none).
+# Each record there is "TIME STREAM P|F TEXT": a line read from a terminal
+# in pieces is several P records and an F one, joined here.
 logs_have() {
 	local path
 	path=$(timeout 30 podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$1" 2>/dev/null) || return 1
 	if [ -n "$path" ] && [ -f "$path" ]; then
-		grep -qE -- "$2" "$path"
-		return
+		awk '{
+			rest = substr($0, index($0, " ") + 1); rest = substr(rest, index(rest, " ") + 1)
+			if (substr(rest, 1, 2) == "P ") { buf = buf substr(rest, 3); next }
+			print buf substr(rest, 3); buf = ""
+		} END { if (buf != "") print buf }' "$path" >"$TEST_TMP/logs_have.txt"
+	else
+		timeout 30 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
 	fi
-	timeout 30 podman logs "$1" >"$TEST_TMP/logs_have.txt" 2>&1
 	grep -qE -- "$2" "$TEST_TMP/logs_have.txt"
 }

@@ -78,9 +78,14 @@ if [ "$POD_CGROUP_MODE" = v2 ]; then
 else
 	POD_CGROUP_PATH=/sys/fs/cgroup/systemd
 fi
+# The parent of this test file's containers' cgroups: its own (test files
+# run two at a time, checkouts side by side): a parent shared by all would
+# be removed by one file's cleanup while runc makes a container under it
+# for another ("mkdir .../stint-pods/ID: no such file or directory").
+POD_CGROUP_PARENT=stint-pods.${TEST_TMP##*/stint-test.}
 # pod_cgroup_dir ID: the host directory of container ID's cgroup (on v1 the
 # name=systemd one, which every runc container gets).
-pod_cgroup_dir() { echo "$POD_CGROUP_PATH/stint-pods/$1"; }
+pod_cgroup_dir() { echo "$POD_CGROUP_PATH/$POD_CGROUP_PARENT/$1"; }
 
 # Every pod test file starts with this: without runc it has nothing to run
 # (a skip, which STINT_MUST_WORK=1 turns into a failure).
@@ -101,7 +106,7 @@ pod_use() {
 	POD_PV=${2:-$POD_DIR/pv}
 	POD_OS_ID=stint-$1-os-$$
 	POD_PEER_ID=stint-$1-peer-$$
-	POD_CGROUP=/stint-pods/$POD_OS_ID
+	POD_CGROUP=/$POD_CGROUP_PARENT/$POD_OS_ID
 	POD_TERMINAL=${POD_TERMINAL:-0}
 	POD_OS_LOG=$POD_DIR/os.log
 	POD_PEER_LOG=$POD_DIR/peer.log
@@ -346,7 +351,7 @@ pod_peer() {
 		| .mounts += [{destination: $shp, type: "bind", source: $sh, options: ["rbind", "rw"]},
 			{destination: "/pv", type: "bind", source: $pv, options: ["rbind", "rw"]}]' \
 		--argjson args "$(jq -nc '$ARGS.positional' --args -- "$@")" \
-		--argjson caps "$caps" --arg cg "/stint-pods/$POD_PEER_ID" --arg name "$POD_NAME" \
+		--argjson caps "$caps" --arg cg "/$POD_CGROUP_PARENT/$POD_PEER_ID" --arg name "$POD_NAME" \
 		--arg shp "$POD_SHARED_PATH" --arg sh "$(_pod_src "$POD_SHARED" shared)" --arg pv "$(_pod_src "$POD_PV" pv)"
 	_pod_userns_json "$b"
 }
@@ -489,7 +494,7 @@ pod_delete() {
 	# The peer's run-dir is an emptyDir of the pod: it goes with the pod.
 	rm -rf "$POD_DIR/peer/rootfs/run/stint-peer"
 	_pod_userns_stop
-	rmdir "$POD_CGROUP_PATH/stint-pods" 2>/dev/null || true
+	rmdir "$POD_CGROUP_PATH/$POD_CGROUP_PARENT" 2>/dev/null || true
 	return 0
 }
 
@@ -506,7 +511,7 @@ pod_delete_all() {
 	for d in "$TEST_TMP"/pod-*; do
 		[ -d "$d" ] && POD_DIR=$d _pod_userns_stop
 	done
-	for c in /sys/fs/cgroup/*/stint-pods /sys/fs/cgroup/stint-pods; do
+	for c in /sys/fs/cgroup/*/"$POD_CGROUP_PARENT" /sys/fs/cgroup/"$POD_CGROUP_PARENT"; do
 		rmdir "$c" 2>/dev/null || true
 	done
 }

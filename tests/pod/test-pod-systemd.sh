@@ -238,8 +238,8 @@ t_no_cgroupns() {
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
 	assert_file_lacks_content "$POD_OS_LOG" 'Welcome to'
 	! in_os test -e /dev/console || fail "a /dev/console without a terminal"
-	local want="name=systemd:/stint-pods/$POD_OS_ID"
-	[ "$POD_CGROUP_MODE" = v1 ] || want="0::/stint-pods/$POD_OS_ID"
+	local want="name=systemd:/$POD_CGROUP_PARENT/$POD_OS_ID"
+	[ "$POD_CGROUP_MODE" = v1 ] || want="0::/$POD_CGROUP_PARENT/$POD_OS_ID"
 	in_os cat /proc/1/cgroup | grep -q "$want" || fail "PID 1 is not in the host's cgroup namespace ($want)"
 	sd_halt
 }
@@ -288,7 +288,7 @@ cg_file() {
 	if [ "$POD_CGROUP_MODE" = v2 ]; then
 		echo "$(pod_cgroup_dir "$POD_OS_ID")/$2"
 	else
-		echo "/sys/fs/cgroup/$1/stint-pods/$POD_OS_ID/$2"
+		echo "/sys/fs/cgroup/$1/$POD_CGROUP_PARENT/$POD_OS_ID/$2"
 	fi
 }
 
