@@ -29,11 +29,13 @@ play() {
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
 		{ cat play.out; fail "podman kube play failed"; }
 	if ! wait_for 60 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
-		echo "--- $OS_CTR (log $(podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$OS_CTR" 2>&1)):"
-		grep -E -- "${2:-rcS: boot}" "$TEST_TMP/logs_have.txt" || echo "(no line matches in the joined log)"
-		podman logs "$OS_CTR" 2>&1 | tail -n 30
+		local log
+		log=$(podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$OS_CTR" 2>&1)
+		echo "--- $OS_CTR:"; podman logs "$OS_CTR" 2>&1 | tail -n 30
 		echo "--- $PEER_CTR:"; podman logs "$PEER_CTR" 2>&1 | tail -n 30
-		fail "the OS did not boot in $POD"
+		echo "--- the head of the OS container's log, as read ($log):"
+		head -n 5 "$TEST_TMP/logs_have.txt"
+		fail "the OS did not boot in $POD: no /${2:-rcS: boot}/ in its log ($log, $(wc -l <"$TEST_TMP/logs_have.txt") lines)"
 	fi
 }
 
