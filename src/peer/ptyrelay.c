@@ -110,8 +110,12 @@ int pty_relay_start(struct pty_relay *r)
 	if (r->slave >= 0)
 		close(r->slave);
 	r->slave = -1;
-	if (!(r->replaced & 1))
+	/* Input and raw mode only from the terminal's foreground: a
+	 * background job's read() or tcsetattr() would stop it (SIGTTIN,
+	 * SIGTTOU). */
+	if (!(r->replaced & 1) || tcgetpgrp(STDIN_FILENO) != getpgrp())
 		return 0;
+	r->input = true;
 	if (tcgetattr(STDIN_FILENO, &r->saved) < 0)
 		return fail_errno("read the terminal's modes");
 	raw = r->saved;
@@ -129,7 +133,7 @@ int pty_relay_pollfds(const struct pty_relay *r, struct pollfd *p)
 	if (r->master < 0)
 		return 0;
 	p[n++] = (struct pollfd){ .fd = r->master, .events = POLLIN | (r->npending ? POLLOUT : 0) };
-	if (r->replaced & 1 && !r->in_eof && !r->npending)
+	if (r->input && !r->in_eof && !r->npending)
 		p[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 	return n;
 }

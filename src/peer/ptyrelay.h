@@ -21,6 +21,7 @@ struct pty_relay {
 	int master, slave; /* -1: no terminal, nothing to relay */
 	unsigned replaced; /* bit N: fd N is a terminal the slave replaces */
 	int out; /* the operator's terminal fd the slave's output goes to */
+	bool input; /* the operator's input is relayed (fd 0, in the foreground) */
 	bool raw; /* the operator's terminal was put in raw mode */
 	struct termios saved; /* its modes before */
 	char pending[4096]; /* read from the operator, not yet written */

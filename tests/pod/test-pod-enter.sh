@@ -169,6 +169,10 @@ t_enter_terminal() {
 		stty rows 44 cols 88
 		wait $!
 		echo "resize enter: $?"
+		# In the background of an interactive shell (job control: not the
+		# terminal's foreground) a session neither reads the terminal nor
+		# sets its modes: either would stop it (SIGTTIN, SIGTTOU).
+		sh -ic '/usr/bin/stint-peer enter -- sh -c "echo bg-ran" & wait $!; echo "bg enter: $?"' 2>/dev/null
 	EOF
 	ep_boot
 	out=$(in_tty sh /tty-test.sh)
@@ -180,6 +184,8 @@ t_enter_terminal() {
 	grep -q 'inq=0' <<<"$out" || fail "the guest typed into the sidecar's terminal"
 	grep -q 'resized 44 88' <<<"$out" || fail "the session's terminal did not follow the resize"
 	grep -q 'resize enter: 0' <<<"$out" || fail "the resized session did not end well"
+	grep -q 'bg-ran' <<<"$out" || fail "a session in the background did not run"
+	grep -q 'bg enter: 0' <<<"$out" || fail "a session in the background did not end well"
 }
 
 t_enter_chroot() {
