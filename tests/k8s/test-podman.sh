@@ -16,9 +16,9 @@ POD=stint-pod
 OS_CTR=$POD-os
 PEER_CTR=$POD-stint-peer
 
-# play VARIANT_JSON [PATTERN]: play k8s/pod.yaml (rewritten for podman) and
-# wait until the OS container's log shows PATTERN (default: busybox init
-# ran rcS).
+# play VARIANT_JSON [PATTERN [CONTAINER]]: play k8s/pod.yaml (rewritten
+# for podman) and wait until the OS container's log (or CONTAINER's) shows
+# PATTERN (default: busybox init ran rcS).
 play() {
 	node "$NODE_DIR/podman-pod.mjs" "$TOP/k8s/pod.yaml" "${1:-}" >play.yaml
 	# podman 4.3 looks for a directory named like each image's last path
@@ -28,14 +28,14 @@ play() {
 	defer "timeout 60 podman pod rm -f -t 0 $POD"
 	timeout 120 podman kube play --network none play.yaml >play.out 2>&1 ||
 		{ cat play.out; fail "podman kube play failed"; }
-	if ! wait_for 60 logs_have "$OS_CTR" "${2:-rcS: boot}"; then
-		local log
-		log=$(podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$OS_CTR" 2>&1)
+	local ctr=${3:-$OS_CTR} log
+	if ! wait_for 60 logs_have "$ctr" "${2:-rcS: boot}"; then
+		log=$(podman container inspect --format '{{.HostConfig.LogConfig.Path}}' "$ctr" 2>&1)
 		echo "--- $OS_CTR:"; podman logs "$OS_CTR" 2>&1 | tail -n 30
 		echo "--- $PEER_CTR:"; podman logs "$PEER_CTR" 2>&1 | tail -n 30
-		echo "--- the head of the OS container's log, as read ($log):"
+		echo "--- the head of $ctr's log, as read ($log):"
 		head -n 5 "$TEST_TMP/logs_have.txt"
-		fail "the OS did not boot in $POD: no /${2:-rcS: boot}/ in its log ($log, $(wc -l <"$TEST_TMP/logs_have.txt") lines)"
+		fail "the OS did not boot in $POD: no /${2:-rcS: boot}/ in $ctr's log ($log, $(wc -l <"$TEST_TMP/logs_have.txt") lines)"
 	fi
 }
 
@@ -184,7 +184,7 @@ test_systemd_pod() {
 	local id1 id2 state
 	build_systemd_image
 	timeout 30 podman volume rm -f stint-pod-state >/dev/null 2>&1 || true
-	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'switched root'
+	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'READY \(pivoted\) acknowledged' "$PEER_CTR"
 	wait_for 30 probe || { podman logs "$OS_CTR" 2>&1 | tail -n 40; fail "probe never ready (no READY=1)"; }
 	podman logs "$PEER_CTR" >peer.log 2>&1
 	cat peer.log
@@ -199,7 +199,7 @@ test_systemd_pod() {
 	in_os sh -c 'echo kept >/root/kept'
 	down
 	assert_file_has_content stop.log 'Halting system|Exiting container'
-	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'switched root'
+	play "{\"peerArgs\": [\"--cgroup-path\", \"$(cgroup_path)\"]}" 'READY \(pivoted\) acknowledged' "$PEER_CTR"
 	wait_for 30 probe || fail "probe never ready after the replay"
 	id2=$(in_os cat /etc/machine-id)
 	assert_eq "$id2" "$id1" "machine-id after the replay"
