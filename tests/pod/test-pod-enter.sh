@@ -70,10 +70,12 @@ enter() { pod_peer_exec /usr/bin/stint-peer enter "$@"; }
 attach() { pod_peer_exec /usr/bin/stint-peer attach "$@"; }
 
 # in_tty CMD...: runc exec -t into the sidecar under script(1), which
-# gives runc the terminal it needs; the output is the terminal's.
+# gives runc the terminal it needs; the output is the terminal's. With
+# TTY_SIZE="ROWS COLS" script's terminal has that size (runc copies it).
 in_tty() {
 	local cmd
 	cmd="runc --root '$POD_RUNC_ROOT' exec -t '$POD_PEER_ID'$(printf " '%s'" "$@")"
+	[ -z "${TTY_SIZE:-}" ] || cmd="stty rows ${TTY_SIZE% *} cols ${TTY_SIZE#* }; $cmd"
 	timeout 30 script -q -e -c "$cmd" /dev/null </dev/null | tr -d '\r'
 }
 
@@ -154,7 +156,10 @@ t_enter_terminal() {
 	local out
 	ep_pod enter-tty pivot
 	cat >"$POD_DIR/peer/rootfs/tty-test.sh" <<-'EOF'
-		stty rows 33 cols 101
+		# runc passes script's terminal size on to this one when it gets to
+		# it, maybe after this starts: wait for it.
+		i=0
+		while [ "$(stty size)" != "33 101" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
 		/usr/bin/stint-peer enter -- sh -c 'test -t 0 && echo inner-tty=yes; echo "size $(stty size)"
 			hostile tiocsti "echo INJECTED
 		"'
@@ -175,7 +180,7 @@ t_enter_terminal() {
 		sh -ic '/usr/bin/stint-peer enter -- sh -c "echo bg-ran" & wait $!; echo "bg enter: $?"' 2>/dev/null
 	EOF
 	ep_boot
-	out=$(in_tty sh /tty-test.sh)
+	out=$(TTY_SIZE="33 101" in_tty sh /tty-test.sh)
 	echo "$out"
 	grep -q 'inner-tty=yes' <<<"$out" || fail "the session's command has no terminal"
 	grep -q 'size 33 101' <<<"$out" || fail "the session's terminal does not have the operator's size"
