@@ -46,7 +46,7 @@ static int open_pair(struct pty_relay *r)
 	if (r->master < 0)
 		return fail_errno("open a pseudo-terminal for the session (/dev/ptmx)");
 	/* The slave by the master's fd, not by a path in /dev/pts. */
-	if (unlockpt(r->master) < 0 || (r->slave = ioctl(r->master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)
+	if (unlockpt(r->master) < 0 || (r->slave = ioctl(r->master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 		return fail_errno("open the session's pseudo-terminal slave");
 	if (tcgetattr(operator_tty(r), &modes) == 0 && tcsetattr(r->slave, TCSANOW, &modes) < 0)
 		return fail_errno("copy the terminal's modes to the session's");
