@@ -516,6 +516,16 @@ pod_delete_all() {
 	done
 }
 
+# assert_switched pivot|chroot: the init took the new root, as the peer's
+# log has it (the init's ACK). Not the OS's log: with a terminal, systemd
+# flushes its console when it starts (TCIOFLUSH), and stint's last lines
+# the harness had not read yet go with it on a busy machine.
+assert_switched() {
+	local how=pivoted
+	[ "$1" = pivot ] || how=/.stint/root
+	assert_file_has_content "$POD_PEER_LOG" "step 6/7 switch: READY \\($how\\) acknowledged by the init"
+}
+
 # pod_logs: both containers' output, for a failing test's log.
 pod_logs() {
 	echo "--- OS container ($POD_OS_ID):"

@@ -360,7 +360,7 @@ t_vm_lower() {
 	getcap "$IMAGE_ROOT/usr/local/bin/lowport" | grep -q cap_net_bind_service || fail "the image lost the file capability"
 	mig_pod vm1 "$IMAGE_ROOT" "$pv" "${IMAGE_ARGV[@]}"
 	mig_boot
-	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	assert_switched pivot
 	assert_eq "$(pod_exec systemctl is-enabled networking.service 2>&1)" masked "networking.service"
 	assert_eq "$(pod_exec systemctl is-active ssh.service nginx.service | sort -u)" active "ssh and nginx"
 	assert_eq "$(pod_exec stat -c %U:%G /home/alice/notes)" alice:alice "owner of alice's notes"

@@ -87,7 +87,7 @@ t_first_boot() {
 	sd_pod systemd k8s pivot "$PV"
 	sd_boot
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
-	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	assert_switched pivot
 	# systemd runs in the host's cgroup layout: unified on v2, its own
 	# name=systemd sub-tree on v1 (in either case its cgroup namespace).
 	if [ "$POD_CGROUP_MODE" = v2 ]; then
@@ -155,7 +155,7 @@ t_chroot() {
 	sd_pod systemd-chroot k8s chroot "$TEST_TMP/pv-chroot"
 	sd_boot
 	assert_eq "$SD_STATE" running "systemctl is-system-running"
-	assert_file_has_content "$POD_OS_LOG" 'switched root: chroot into /.stint/root'
+	assert_switched chroot
 	! pod_exec test -e /run/systemd/private || fail "runc exec landed in the new root"
 	# stint-peer enter, from the sidecar, lands in the booted OS: systemd
 	# answers there, and the session is in PID 1's cgroup.

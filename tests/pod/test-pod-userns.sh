@@ -242,7 +242,7 @@ t_systemd_v1_no_delegation() {
 	pod_start
 	pod_wait_os 20 || { pod_logs; fail "systemd did not exit"; }
 	pod_logs
-	assert_file_has_content "$POD_OS_LOG" 'switched root: pivoted by the peer'
+	assert_switched pivot
 	assert_file_has_content "$POD_OS_LOG" 'Failed to create /init.scope control group: Permission denied'
 	assert_eq "$POD_OS_RC" 255 "systemd's exit status"
 }
