@@ -87,8 +87,12 @@ t_no_caps() {
 	bb_pod nocaps none pivot "" --notify /run/stint-peer/notify/notify.sock
 	bb_boot
 	# A notify socket, but busybox init never sends READY=1: not ready,
-	# although PID 1 runs and the root switched.
+	# although PID 1 runs and the root switched. (The peer writes
+	# "booting" once the init's ACK is in, which a loaded machine may
+	# show after busybox has already run rcS: "preparing" until then.)
 	local out rc=0
+	wait_for 10 eval '[ "$(status 2>&1)" = "not ready: booting" ]' ||
+		fail "the state never became booting: $(status 2>&1)"
 	out=$(status 2>&1) || rc=$?
 	echo "status: exit $rc: $out"
 	assert_eq "$rc" 1 "stint-peer status exit status without READY=1"
