@@ -13,6 +13,7 @@
 #ifndef STINT_SYSCALLS_H
 #define STINT_SYSCALLS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -159,9 +160,23 @@ static inline int sys_mount_setattr(int dfd, const char *path, unsigned flags, s
 	return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
 }
 
+/* With RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel answers EAGAIN when a
+ * rename or mount anywhere on the node raced a ".." of the lookup (it
+ * cannot tell an escape from a race): retried, a bounded number of times
+ * (a guest renaming in a loop must not hold the caller forever). Seen on
+ * a busy node with the peer's mount point lookups. EINTR is retried too. */
+#define STINT_OPENAT2_TRIES 128
+
 static inline int sys_openat2(int dfd, const char *path, struct stint_open_how *how)
 {
-	return (int)syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+	int fd = -1;
+
+	for (int i = 0; i < STINT_OPENAT2_TRIES; i++) {
+		fd = (int)syscall(SYS_openat2, dfd, path, how, sizeof(*how));
+		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	return fd;
 }
 
 static inline int sys_pivot_root(const char *new_root, const char *put_old)

@@ -113,7 +113,7 @@ static int open_in_root(int rootfd, const char *path, int flags)
 		.resolve = STINT_RESOLVE_IN_ROOT | STINT_RESOLVE_NO_SYMLINKS | STINT_RESOLVE_NO_MAGICLINKS,
 	};
 
-	return TEMP_FAILURE_RETRY(sys_openat2(rootfd, path, &how));
+	return sys_openat2(rootfd, path, &how);
 }
 
 int identity_open_upper(int pvfd, const char *upper_rel)
