@@ -30,9 +30,9 @@ HELPER_O    := build/test-helpers
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(HELPER_O)/%,$(HELPER_SRC))
 
-$(HELPER_O)/%: tests/helpers/%.c
+$(HELPER_O)/%: tests/helpers/%.c $(wildcard include/stint/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -static -o $@ $<
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iinclude -static -o $@ $<
 
 # hostile (the hostile-guest suite's tool) speaks the real wire format:
 # it links the protocol's own encoder and fd passing.

@@ -8,35 +8,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef SYS_open_tree
-#define SYS_open_tree 428
-#endif
-#ifndef SYS_move_mount
-#define SYS_move_mount 429
-#endif
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
-
-#define OPEN_TREE_CLONE_ 1
-#define OPEN_TREE_CLOEXEC_ O_CLOEXEC
-#define MOVE_MOUNT_F_EMPTY_PATH_ 0x4
-#define MOUNT_ATTR_IDMAP_ 0x100000
-#define AT_EMPTY_PATH_ 0x1000
-
-struct mount_attr_ {
-	uint64_t attr_set, attr_clr, propagation, userns_fd;
-};
+#include "stint/syscalls.h"
 
 int main(int argc, char **argv)
 {
-	struct mount_attr_ attr = { .attr_set = MOUNT_ATTR_IDMAP_ };
+	struct stint_mount_attr attr = { .attr_set = STINT_MOUNT_ATTR_IDMAP };
 	int ns, tree;
 
 	if (argc != 4) {
@@ -48,17 +28,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "idmap-mount: open %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	tree = syscall(SYS_open_tree, AT_FDCWD, argv[2], OPEN_TREE_CLONE_ | OPEN_TREE_CLOEXEC_);
+	tree = sys_open_tree(AT_FDCWD, argv[2], STINT_OPEN_TREE_CLONE | STINT_OPEN_TREE_CLOEXEC);
 	if (tree < 0) {
 		fprintf(stderr, "idmap-mount: open_tree %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
 	attr.userns_fd = ns;
-	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH_, &attr, sizeof(attr)) < 0) {
+	if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &attr) < 0) {
 		fprintf(stderr, "idmap-mount: idmap %s with %s: %s\n", argv[2], argv[1], strerror(errno));
 		return 1;
 	}
-	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, argv[3], MOVE_MOUNT_F_EMPTY_PATH_) < 0) {
+	if (sys_move_mount(tree, "", AT_FDCWD, argv[3], STINT_MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		fprintf(stderr, "idmap-mount: mount on %s: %s\n", argv[3], strerror(errno));
 		return 1;
 	}

@@ -173,10 +173,8 @@ _pod_userns_stop() {
 # _pod_idmap SOURCE NAME: SOURCE idmapped with the pod's mapping at
 # $POD_DIR/idmap/NAME (what the containers then bind).
 _pod_idmap() {
-	local src=$1 dst=$POD_DIR/idmap/$2 tool=$TEST_TMP/idmap-mount
-	if [ ! -x "$tool" ]; then
-		cc -O2 -Wall -Wextra -o "$tool" "$TOP/tests/helpers/idmap-mount.c" || fail "cc idmap-mount.c failed"
-	fi
+	local src=$1 dst=$POD_DIR/idmap/$2 tool=$STINT_HELPER_DIR/idmap-mount
+	[ -x "$tool" ] || fail "$tool missing: make test-helpers"
 	mountpoint -q "$dst" 2>/dev/null && umount "$dst"
 	mkdir -p "$dst"
 	"$tool" "$POD_USERNS_PATH" "$src" "$dst" || fail "idmapped mount of $src failed"
