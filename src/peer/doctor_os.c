@@ -98,8 +98,7 @@ static void no_socket(struct doctor *d)
 {
 	const struct peer_config *c = d->cfg;
 	struct peer_state st;
-	char where[PATH_MAX + 16];
-	bool known = state_load_path(c->state_file, c->run_dir, &st, where, sizeof(where)) == 0;
+	bool known = state_load_path(c->state_file, c->run_dir, &st, NULL, 0) == 0;
 
 	if (known && st.boots &&
 	    (!strcmp(st.state, "ready") || !strcmp(st.state, "booting") || !strcmp(st.state, "stopping"))) {

@@ -16,20 +16,27 @@ void obuf_init(struct obuf *o, int fd)
 	o->hash = NULL;
 }
 
-static void drain(struct obuf *o)
+int fd_write_all(int fd, const void *buf, size_t len)
 {
-	size_t off = 0;
+	const char *p = buf;
 
-	while (off < o->n && !o->err) {
-		ssize_t w = write(o->fd, o->buf + off, o->n - off);
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			o->err = w < 0 ? errno : EIO;
-		else
-			off += (size_t)w;
+			return w < 0 ? errno : EIO;
+		p += w;
+		len -= (size_t)w;
 	}
+	return 0;
+}
+
+static void drain(struct obuf *o)
+{
+	if (!o->err)
+		o->err = fd_write_all(o->fd, o->buf, o->n);
 	o->n = 0;
 }
 

@@ -18,6 +18,10 @@ struct obuf {
 	char buf[65536];
 };
 
+/* Write all of buf to fd (retrying short writes and EINTR). Returns 0,
+ * or the errno of the failed write (EIO for a write of 0 bytes). */
+int fd_write_all(int fd, const void *buf, size_t len);
+
 void obuf_init(struct obuf *o, int fd);
 void obuf_put(struct obuf *o, const void *p, size_t n);
 void obuf_str(struct obuf *o, const char *s);

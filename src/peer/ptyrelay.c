@@ -12,6 +12,7 @@
 #include "stint/log.h"
 #include "stint/util.h"
 #include "err.h"
+#include "obuf.h"
 #include "ptyrelay.h"
 
 #ifndef TIOCGPTPEER
@@ -22,18 +23,6 @@
 static int operator_tty(const struct pty_relay *r)
 {
 	return r->replaced & 1 ? STDIN_FILENO : r->out;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = TEMP_FAILURE_RETRY(write(fd, buf, len));
-
-		if (n <= 0)
-			return; /* the operator's terminal is gone: nobody to tell */
-		buf += n;
-		len -= (size_t)n;
-	}
 }
 
 /* The pseudo-terminal's two ends, set like the operator's terminal. */
@@ -146,7 +135,7 @@ static ssize_t copy_out(struct pty_relay *r)
 	ssize_t n = TEMP_FAILURE_RETRY(read(r->master, buf, sizeof(buf)));
 
 	if (n > 0)
-		write_all(r->out, buf, (size_t)n);
+		(void)fd_write_all(r->out, buf, (size_t)n); /* the terminal gone: nobody to tell */
 	return n;
 }
 

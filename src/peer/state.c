@@ -82,10 +82,12 @@ int state_load_path(const char *state_file, const char *run_dir, struct peer_sta
 	cleanup_fd int dir = -1;
 
 	if (state_file) {
-		copy_str(where, len, state_file);
+		if (where)
+			copy_str(where, len, state_file);
 		dir = path_open_parent(state_file, name, sizeof(name));
 	} else {
-		snprintf(where, len, "%s/state", run_dir);
+		if (where)
+			snprintf(where, len, "%s/state", run_dir);
 		copy_str(name, sizeof(name), "state");
 		dir = open(run_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}

@@ -32,7 +32,8 @@ int state_save(int dirfd, const char *name, const struct peer_state *st);
 int state_load(int dirfd, const char *name, struct peer_state *st);
 
 /* Read the state file a configuration names: state_file, else
- * RUN_DIR/state; its path goes to where. Returns as state_load(). */
+ * RUN_DIR/state; its path goes to where (unless NULL). Returns as
+ * state_load(). */
 int state_load_path(const char *state_file, const char *run_dir, struct peer_state *st, char *where, size_t len);
 
 #endif
